@@ -1,0 +1,65 @@
+/*
+ * registry.c — the one list of operations. Adding a capability is one source
+ * file that ends with its pk_op descriptor, plus one line here. The order is
+ * the order of `postkit --help` and the README's command reference.
+ */
+#include "core/internal.h"
+
+#include <string.h>
+
+extern const pk_op pk_op_probe;
+extern const pk_op pk_op_provenance;
+
+static const pk_op *const registry[] = {
+    &pk_op_probe,
+    &pk_op_provenance,
+};
+
+size_t pk_op_count(void)
+{
+    return PK_ARRAY_LEN(registry);
+}
+
+const pk_op *pk_op_at(size_t index)
+{
+    return index < PK_ARRAY_LEN(registry) ? registry[index] : NULL;
+}
+
+const pk_op *pk_op_find(const char *name)
+{
+    for (size_t i = 0; i < PK_ARRAY_LEN(registry); i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+/* Does argv[0..] begin with the words of `name`? Returns the word count. */
+static int words_match(const char *name, int argc, char *const argv[])
+{
+    int used = 0;
+    const char *p = name;
+    while (*p) {
+        const char *space = strchr(p, ' ');
+        size_t len = space ? (size_t)(space - p) : strlen(p);
+        if (used >= argc || strlen(argv[used]) != len || strncmp(argv[used], p, len) != 0)
+            return 0;
+        used++;
+        p = space ? space + 1 : p + len;
+    }
+    return used;
+}
+
+const pk_op *pk_op_match(int argc, char *const argv[], int *words)
+{
+    const pk_op *best = NULL;
+    int best_words = 0;
+    for (size_t i = 0; i < PK_ARRAY_LEN(registry); i++) {
+        int w = words_match(registry[i]->name, argc, argv);
+        if (w > best_words) {
+            best = registry[i];
+            best_words = w;
+        }
+    }
+    *words = best_words;
+    return best;
+}

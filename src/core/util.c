@@ -1,0 +1,97 @@
+/*
+ * util.c — small helpers shared by the library: time stamps and JSON values.
+ */
+#include "core/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void pk_iso8601_now(char buf[32])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+double pk_monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (s[0] >= 0xF8)
+        n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+json_t *pk_json_string(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    /* Not valid UTF-8 (a Latin-1 file name, a camera's raw tag): replace each
+     * bad byte with U+FFFD so the JSON stays valid and the rest readable. */
+    size_t len = strlen(s);
+    char *buf = malloc(len * 3 + 1);
+    if (!buf)
+        return json_null();
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(buf + o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    buf[o] = '\0';
+    j = json_string(buf);
+    free(buf);
+    return j ? j : json_null();
+}
+
+void pk_json_set_str(json_t *obj, const char *key, const char *value)
+{
+    if (value && *value)
+        json_object_set_new(obj, key, pk_json_string(value));
+}
+
+void pk_json_set_real(json_t *obj, const char *key, double value)
+{
+    if (isfinite(value))
+        json_object_set_new(obj, key, json_real(value));
+}
+
+void pk_json_set_int(json_t *obj, const char *key, json_int_t value)
+{
+    json_object_set_new(obj, key, json_integer(value));
+}
+
+double pk_round(double value, int digits)
+{
+    if (!isfinite(value))
+        return value;
+    double scale = pow(10.0, digits);
+    return round(value * scale) / scale;
+}
