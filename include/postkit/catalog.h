@@ -46,7 +46,7 @@ int pk_catalog_schema_version(void);
 
 /* ---- image fingerprints ------------------------------------------------ */
 
-enum { PK_PRINT_GRID = 16 };
+enum { PK_PRINT_GRID = 16, PK_PRINT_CENTRE = 32 };
 
 /* What the duplicate finder knows of a picture, all computed from the image
  * as displayed (after its EXIF orientation):
@@ -56,7 +56,10 @@ enum { PK_PRINT_GRID = 16 };
  *    right neighbour);
  *  - grid: 16x16 grey thumbnail for a structural correlation check that
  *    tells a resized copy (r > 0.9) from a look-alike (a burst frame, the
- *    same scene from a step aside).
+ *    same scene from a step aside);
+ *  - centre: 32x32 grey of the central square, undistorted, from which
+ *    pk_centre_hash derives hashes of the picture turned by any angle (for
+ *    copies rotated by a few degrees and cropped, with --rotations).
  * phash[t] and dhash[t] are the hashes of the picture transformed by t
  * (0 as is, 1 rotated 90° clockwise, 2 180°, 3 270°, 4 mirrored left-right,
  * 5 mirrored then 90°, 6 mirrored then 180°, 7 mirrored then 270°). */
@@ -64,6 +67,7 @@ typedef struct pk_image_print {
     uint64_t phash[8];
     uint64_t dhash[8];
     uint8_t grid[PK_PRINT_GRID * PK_PRINT_GRID];
+    uint8_t centre[PK_PRINT_CENTRE * PK_PRINT_CENTRE];
     int width, height;   /* of the picture as displayed */
 } pk_image_print;
 
@@ -74,6 +78,12 @@ typedef struct pk_image_print {
  * Thread-safe. */
 pk_status pk_image_print_file(pk_ctx *ctx, const char *path, const char *thumb_path,
                               pk_image_print *out);
+
+/* pHash of the disc at the middle of `centre` (diameter 1/sqrt(2) of the
+ * side, so it stays inside the picture at any angle) turned by `degrees`
+ * and then transformed by t (as above). Two pictures one of which is the
+ * other turned by d degrees have close hashes at angle d (or -d). */
+uint64_t pk_centre_hash(const uint8_t *centre, double degrees, int t);
 
 /* Hamming distance of two 64-bit hashes. */
 int pk_hamming(uint64_t a, uint64_t b);

@@ -279,6 +279,33 @@ static void fill_print(const float *g, pk_image_print *p)
         }
 }
 
+uint64_t pk_centre_hash(const uint8_t *centre, double degrees, int t)
+{
+    enum { C = PK_PRINT_CENTRE };
+    double a = degrees * M_PI / 180, ca = cos(a), sa = sin(a);
+    double half = C / 2.0, step = (C / M_SQRT2) / N;
+    float g[N * N], tg[N * N];
+    for (int v = 0; v < N; v++)
+        for (int u = 0; u < N; u++) {
+            /* A point of the output square, in the middle region of the
+             * source, turned about the centre; bilinear sample. */
+            double x = (u + 0.5 - N / 2.0) * step, y = (v + 0.5 - N / 2.0) * step;
+            double sx = half + x * ca - y * sa - 0.5, sy = half + x * sa + y * ca - 0.5;
+            int x0 = (int)floor(sx), y0 = (int)floor(sy);
+            double fx = sx - x0, fy = sy - y0;
+            double s = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    int xx = x0 + dx < 0 ? 0 : x0 + dx >= C ? C - 1 : x0 + dx;
+                    int yy = y0 + dy < 0 ? 0 : y0 + dy >= C ? C - 1 : y0 + dy;
+                    s += centre[yy * C + xx] * (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+                }
+            g[v * N + u] = (float)s;
+        }
+    transform(g, tg, N, t & 7);
+    return phash(tg);
+}
+
 double pk_grid_correlation(const uint8_t *a, const uint8_t *b, int t)
 {
     enum { G = PK_PRINT_GRID };
@@ -304,6 +331,30 @@ double pk_grid_correlation(const uint8_t *a, const uint8_t *b, int t)
     if (saa < 1e-6 || sbb < 1e-6)
         return saa < 1e-6 && sbb < 1e-6 ? 1.0 : 0.0;
     return sab / sqrt(saa * sbb);
+}
+
+/* The central square of a grey picture, undistorted, as 32x32. */
+static int centre_square(VipsImage *grey, uint8_t *out)
+{
+    int w = grey->Xsize, h = grey->Ysize, side = w < h ? w : h;
+    VipsImage *sq = NULL, *small = NULL;
+    int rc = vips_crop(grey, &sq, (w - side) / 2, (h - side) / 2, side, side, NULL) ||
+             vips_resize(sq, &small, (double)PK_PRINT_CENTRE / side, "vscale",
+                         (double)PK_PRINT_CENTRE / side, NULL);
+    size_t len = 0;
+    unsigned char *px = rc ? NULL : vips_image_write_to_memory(small, &len);
+    if (px && small->Xsize == PK_PRINT_CENTRE && small->Ysize == PK_PRINT_CENTRE) {
+        for (int i = 0; i < PK_PRINT_CENTRE * PK_PRINT_CENTRE; i++)
+            out[i] = px[(size_t)i * small->Bands];
+    } else {
+        rc = -1;
+    }
+    g_free(px);
+    if (sq)
+        g_object_unref(sq);
+    if (small)
+        g_object_unref(small);
+    return rc;
 }
 
 pk_status pk_image_print_file(pk_ctx *ctx, const char *path, const char *thumb_path,
@@ -339,6 +390,10 @@ pk_status pk_image_print_file(pk_ctx *ctx, const char *path, const char *thumb_p
         g[i] = px[(size_t)i * small->Bands];
     g_free(px);
     fill_print(g, out);
+    if (centre_square(grey, out->centre) != 0) {
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "cannot reduce the picture (%s)", vips_why(why, sizeof why));
+        goto done;
+    }
     /* The size as displayed comes from the probe; the thumbnail only tells
      * the aspect. */
     out->width = thumb->Xsize;

@@ -518,6 +518,7 @@ static pk_status store_prints(job *j, int64_t asset, const pk_image_print *p)
         {"phash", (int64_t)p->phash[0], p->phash, sizeof p->phash},
         {"dhash", (int64_t)p->dhash[0], p->dhash, sizeof p->dhash},
         {"grid", 0, p->grid, sizeof p->grid},
+        {"centre", 0, p->centre, sizeof p->centre},
     };
     pk_status st = PK_OK;
     for (size_t i = 0; i < PK_ARRAY_LEN(rows) && st == PK_OK; i++) {

@@ -46,7 +46,7 @@ pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *ver
 /* The current image fingerprint producer's identity. */
 #define PK_IMAGE_PRINT_PRODUCER "image-print"
 #define PK_IMAGE_PRINT_VERSION "1"
-#define PK_IMAGE_PRINT_PARAMS "phash=dct32x32/8x8/median;dhash=9x8;grid=16x16;dihedral=8;thumb=256"
+#define PK_IMAGE_PRINT_PARAMS "phash=dct32x32/8x8/median;dhash=9x8;grid=16x16;centre=32x32;dihedral=8;thumb=256"
 /* Thumbnail path of a content in the cache folder (new allocation). */
 char *pk_catalog_thumb_path(const char *cache_dir, const char *sha256);
 
