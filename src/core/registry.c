@@ -10,11 +10,13 @@
 extern const pk_op pk_op_probe;
 extern const pk_op pk_op_provenance;
 extern const pk_op pk_op_index;
+extern const pk_op pk_op_dupes;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
     &pk_op_provenance,
     &pk_op_index,
+    &pk_op_dupes,
 };
 
 size_t pk_op_count(void)
