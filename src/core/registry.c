@@ -11,12 +11,16 @@ extern const pk_op pk_op_probe;
 extern const pk_op pk_op_provenance;
 extern const pk_op pk_op_index;
 extern const pk_op pk_op_dupes;
+extern const pk_op pk_op_search;
+extern const pk_op pk_op_catalog_info;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
     &pk_op_provenance,
     &pk_op_index,
+    &pk_op_search,
     &pk_op_dupes,
+    &pk_op_catalog_info,
 };
 
 size_t pk_op_count(void)
