@@ -13,6 +13,7 @@ extern const pk_op pk_op_index;
 extern const pk_op pk_op_dupes;
 extern const pk_op pk_op_search;
 extern const pk_op pk_op_catalog_info;
+extern const pk_op pk_op_xmp;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -20,6 +21,7 @@ static const pk_op *const registry[] = {
     &pk_op_index,
     &pk_op_search,
     &pk_op_dupes,
+    &pk_op_xmp,
     &pk_op_catalog_info,
 };
 
