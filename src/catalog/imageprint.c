@@ -82,20 +82,40 @@ static pk_status raw_thumbnail(pk_ctx *ctx, const char *path, VipsImage **out)
     static const int flip_to_exif[8] = {1, 2, 4, 3, 5, 8, 6, 7};
     int flip = lr->sizes.flip, orientation = flip >= 0 && flip < 8 ? flip_to_exif[flip] : 1;
     pk_status st = PK_OK;
-    if (lr->thumbnail.tformat != LIBRAW_THUMBNAIL_JPEG) {
-        st = pk_fail(ctx, PK_ERR_INPUT, path, "camera RAW preview is not a JPEG; not fingerprinted");
-    } else {
-        VipsImage *t = NULL, *o = NULL;
-        char why[256];
-        if (vips_thumbnail_buffer(lr->thumbnail.thumb, lr->thumbnail.tlength, &t, THUMB, "height", THUMB,
-                                  "size", VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL) ||
-            orient(t, orientation, &o))
-            st = pk_fail(ctx, PK_ERR_INPUT, path, "camera RAW preview unreadable (%s)", vips_why(why, sizeof why));
-        else
-            *out = o;
-        if (t)
-            g_object_unref(t);
+    /* LibRaw turns every camera's preview into a JPEG stream or a bitmap. */
+    int err = 0;
+    libraw_processed_image_t *im = libraw_dcraw_make_mem_thumb(lr, &err);
+    VipsImage *t = NULL, *o = NULL;
+    char why[256];
+    rc = -1;
+    if (im && im->type == LIBRAW_IMAGE_JPEG) {
+        rc = vips_thumbnail_buffer(im->data, im->data_size, &t, THUMB, "height", THUMB, "size",
+                                   VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL);
+    } else if (im && im->type == LIBRAW_IMAGE_BITMAP && im->bits == 8) {
+        VipsImage *bmp = vips_image_new_from_memory_copy(im->data, im->data_size, im->width, im->height,
+                                                         im->colors, VIPS_FORMAT_UCHAR);
+        rc = bmp ? vips_thumbnail_image(bmp, &t, THUMB, "height", THUMB, "size", VIPS_SIZE_DOWN, NULL) : -1;
+        if (bmp)
+            g_object_unref(bmp);
     }
+    if (rc == 0)
+        rc = orient(t, orientation, &o);
+    /* Decode now: the pipeline reads LibRaw's buffer, freed below. */
+    if (rc == 0) {
+        VipsImage *m = vips_image_copy_memory(o);
+        g_object_unref(o);
+        o = m;
+        rc = m ? 0 : -1;
+    }
+    if (rc != 0)
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "camera RAW preview unreadable (%s)",
+                     im ? vips_why(why, sizeof why) : libraw_strerror(err));
+    else
+        *out = o;
+    if (t)
+        g_object_unref(t);
+    if (im)
+        libraw_dcraw_clear_mem(im);
     libraw_close(lr);
     return st;
 }

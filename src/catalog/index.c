@@ -81,6 +81,10 @@ typedef struct job {
     size_t nfolders, capfolders;
     pk_stmt *q_folder;
     pk_status status;
+    /* Locations whose file is gone: marked missing after phase 2, unless a
+     * move found in phase 2 takes the row over. */
+    int64_t *gone;
+    size_t ngone, capgone;
     /* phase 2 */
     result **batch;
     size_t nbatch;
@@ -163,6 +167,40 @@ static int file_gone(const char *path)
     return lstat(path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
+static int add_gone(job *j, int64_t id)
+{
+    if (j->ngone == j->capgone) {
+        size_t cap = j->capgone ? j->capgone * 2 : 64;
+        int64_t *g = realloc(j->gone, cap * sizeof *g);
+        if (!g)
+            return -1;
+        j->gone = g;
+        j->capgone = cap;
+    }
+    j->gone[j->ngone++] = id;
+    return 0;
+}
+
+/* Mark what is still gone after phase 2 as missing. */
+static pk_status flag_gone(job *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->ngone; i++)
+        if (j->gone[i])
+            j->gone[n++] = j->gone[i];
+    int *ones = n ? malloc(n * sizeof *ones) : NULL;
+    if (n && !ones)
+        return pk_fail(j->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ones[i] = 1;
+    pk_status st = apply_flags(j, j->gone, ones, n);
+    free(ones);
+    if (st == PK_OK)
+        j->n.missing += (int64_t)n;
+    j->ngone = 0;
+    return st;
+}
+
 /* Compare one folder on disk with its rows in the catalogue. Both lists are
  * sorted by name (byte order), so this is a merge. */
 static int on_folder(void *user, const char *folder, const pk_walk_file *files, size_t n)
@@ -224,10 +262,8 @@ static int on_folder(void *user, const char *folder, const pk_walk_file *files, 
              * (then it still exists and is left alone). */
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/%s", strcmp(folder, "/") ? folder : "", name);
-            if (file_gone(path)) {
-                want_missing = 1;
-                j->n.missing++;
-            }
+            if (file_gone(path) && add_gone(j, id) != 0)
+                goto oom_flags;
         }
         if (want_missing >= 0) {
             if (nflags == capflags) {
@@ -327,14 +363,9 @@ static pk_status vanished_folders(job *j, const char *root)
             ids[nids++] = pk_stmt_int(l, 0);
         }
         pk_stmt_free(l);
-        int *ones = nids ? malloc(nids * sizeof *ones) : NULL;
-        for (size_t k = 0; ones && k < nids; k++)
-            ones[k] = 1;
-        if (nids && ones) {
-            st = apply_flags(j, ids, ones, nids);
-            j->n.missing += (int64_t)nids;
-        }
-        free(ones);
+        for (size_t k = 0; k < nids && st == PK_OK; k++)
+            if (add_gone(j, ids[k]) != 0)
+                st = pk_fail(j->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
         free(ids);
     }
     for (size_t g = 0; g < ngone; g++)
@@ -616,8 +647,12 @@ static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t
         pk_stmt_bind_text(q, 11, j->now);
         pk_stmt_bind_int(q, 12, loc);
         st = run_stmt(q, NULL);
-        if (moved)
+        if (moved) {
             j->n.moved++;
+            for (size_t g = 0; g < j->ngone; g++)
+                if (j->gone[g] == loc)
+                    j->gone[g] = 0;
+        }
         else if (!r->print_only)
             j->n.changed++;
     } else if (st == PK_OK) {
@@ -884,6 +919,8 @@ static pk_status index_run(pk_run *run)
         pk_progress_end(ctx);
         /* What was read before an interruption is kept. */
         pk_status fs = j.status == PK_OK ? flush_batch(&j) : j.status;
+        if (fs == PK_OK && st == PK_OK)
+            fs = flag_gone(&j);
         if (st == PK_OK)
             st = fs;
     }
@@ -901,6 +938,7 @@ static pk_status index_run(pk_run *run)
     for (size_t i = 0; i < j.ntodo; i++)
         free(j.todo[i].path);
     free(j.todo);
+    free(j.gone);
     for (size_t i = 0; i < j.nfolders; i++)
         free(j.folders[i]);
     free(j.folders);
