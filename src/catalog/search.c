@@ -314,7 +314,12 @@ static pk_status search_run(pk_run *run)
         }
     }
     char sql[8192];
-    if (match)
+    if (match && !q.wlen) /* words only: FTS5 ranks and cuts by itself */
+        snprintf(sql, sizeof sql,
+                 "SELECT %s, h.rank FROM (%s ORDER BY rank LIMIT ?) h JOIN location l ON l.id = h.id "
+                 "JOIN asset a ON a.id = l.asset_id ORDER BY h.rank",
+                 columns, pk_store_fts_select(cat->store));
+    else if (match)
         snprintf(sql, sizeof sql,
                  "SELECT %s, h.rank FROM (%s) h JOIN location l ON l.id = h.id "
                  "JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s ORDER BY h.rank LIMIT ?",
@@ -331,13 +336,16 @@ static pk_status search_run(pk_run *run)
         int at = 1;
         if (match)
             pk_stmt_bind_text(s, at++, match);
+        if (match && !q.wlen)
+            pk_stmt_bind_int(s, at++, pk_run_int(run, "limit"));
         for (int i = 0; i < q.nbinds; i++) {
             if (q.is_num[i])
                 pk_stmt_bind_double(s, at++, q.nums[i]);
             else
                 pk_stmt_bind_text(s, at++, q.binds[i]);
         }
-        pk_stmt_bind_int(s, at, pk_run_int(run, "limit"));
+        if (!match || q.wlen)
+            pk_stmt_bind_int(s, at, pk_run_int(run, "limit"));
         int r;
         while ((r = pk_stmt_step(s)) == 1)
             pk_run_emit(run, hit_record(s, match != NULL));

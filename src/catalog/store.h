@@ -78,8 +78,9 @@ pk_status pk_store_fts_create(pk_store *s);
 pk_status pk_store_fts_set(pk_store *s, int64_t id, const char *name, const char *folders,
                            const char *meta);
 pk_status pk_store_fts_delete(pk_store *s, int64_t id);
-/* A SELECT yielding (location id, rank) for the full-text query bound at
- * parameter `param`; lower rank is better. Static text. */
+/* A SELECT yielding (id, rank) for the full-text query bound at its one
+ * parameter; lower rank is better; "ORDER BY rank LIMIT n" may follow.
+ * Static text. */
 const char *pk_store_fts_select(const pk_store *s);
 /* Translate words the user typed into the engine's query syntax: every word
  * must occur, as a word or a word prefix. Returns a new allocation or NULL

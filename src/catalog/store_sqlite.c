@@ -280,9 +280,13 @@ pk_status pk_store_fts_create(pk_store *s)
 {
     /* unicode61 splits "IMG_0042.CR2" into img / 0042 / cr2 and folds
      * accents, so "reykjavik" finds "Reykjavík". */
+    /* The rank column is BM25 with a match in the file name weighing
+     * most, then in folder names; stored in the table's configuration so
+     * "ORDER BY rank LIMIT n" stays inside FTS5's fast path. */
     return pk_store_exec(s, "CREATE VIRTUAL TABLE location_fts USING fts5("
                             "name, folders, meta, "
-                            "tokenize = 'unicode61 remove_diacritics 2')");
+                            "tokenize = 'unicode61 remove_diacritics 2');"
+                            "INSERT INTO location_fts(location_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)')");
 }
 
 pk_status pk_store_fts_delete(pk_store *s, int64_t id)
@@ -318,9 +322,7 @@ pk_status pk_store_fts_set(pk_store *s, int64_t id, const char *name, const char
 const char *pk_store_fts_select(const pk_store *s)
 {
     (void)s;
-    /* A match in the file name weighs most, then in folder names. */
-    return "SELECT rowid AS id, bm25(location_fts, 10.0, 4.0, 1.0) AS rank "
-           "FROM location_fts WHERE location_fts MATCH ?";
+    return "SELECT rowid AS id, rank FROM location_fts WHERE location_fts MATCH ?";
 }
 
 char *pk_store_fts_query(const pk_store *s, const char *const *words, size_t n)
