@@ -37,7 +37,7 @@ photos="$work/photos"
 if [ "$(find "$photos" -name '*.jpg' 2>/dev/null | wc -l)" -lt "$PHOTOS" ]; then
   rm -rf "$photos" && mkdir -p "$photos"
   mapfile -t src < <(find "$corpora/tagging" "$corpora/color_exposure" "$corpora/faces/deepface" \
-    -iname '*.jp*g' 2>/dev/null | sort)
+    -iname '*.jp*g' 2>/dev/null | grep -v "'" | sort)
   [ ${#src[@]} -gt 0 ] || { echo "no source photos in $corpora"; exit 1; }
   for i in $(seq 1 "$PHOTOS"); do
     s=${src[$((i % ${#src[@]}))]}
