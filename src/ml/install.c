@@ -64,7 +64,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static void remove_tree(const char *dir)
+void pk_remove_tree(const char *dir)
 {
     if (dir)
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -278,9 +278,49 @@ static pk_status convert_tfjs(pk_ctx *ctx, const json_t *entry, const char *mode
     return st;
 }
 
+/* The verified tarball of `spec`: packed into `packs` once per run and
+ * reused by the next model from the same package, or packed into scratch
+ * when there is no `packs` folder. *tgz_out is new; *owned says whether the
+ * caller deletes it. */
+static pk_status get_tarball(pk_ctx *ctx, const char *spec, const char *integrity, const char *packs,
+                             const char *scratch, char **tgz_out, bool *owned)
+{
+    *owned = packs == NULL;
+    if (!packs)
+        return pk_npm_pack(ctx, spec, integrity, scratch, tgz_out);
+    char *dir;
+    if (asprintf(&dir, "%s/%s", packs, integrity + strlen("sha512-")) < 0)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    for (char *c = dir + strlen(packs) + 1; *c; c++)
+        if (*c == '/')
+            *c = '_'; /* base64 may contain a slash */
+    char *done;
+    if (asprintf(&done, "%s/verified.tgz", dir) < 0) {
+        free(dir);
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    }
+    pk_status st = PK_OK;
+    if (!exists(done)) {
+        char *tgz = NULL;
+        st = pk_mkdirs(ctx, dir);
+        if (st == PK_OK)
+            st = pk_npm_pack(ctx, spec, integrity, dir, &tgz);
+        if (st == PK_OK && rename(tgz, done) != 0)
+            st = pk_fail(ctx, PK_ERR_OUTPUT, done, "cannot keep the package: %s", strerror(errno));
+        free(tgz);
+    }
+    free(dir);
+    if (st != PK_OK) {
+        free(done);
+        return st;
+    }
+    *tgz_out = done;
+    return PK_OK;
+}
+
 /* Fetch an npm source into scratch and produce the run-time file there. */
-static pk_status install_npm(pk_ctx *ctx, const json_t *entry, const char *scratch, char **file_out,
-                             json_t *rec)
+static pk_status install_npm(pk_ctx *ctx, const json_t *entry, const char *packs, const char *scratch,
+                             char **file_out, json_t *rec)
 {
     const json_t *src = json_object_get(entry, "source");
     const json_t *files = json_object_get(src, "files");
@@ -291,7 +331,8 @@ static pk_status install_npm(pk_ctx *ctx, const json_t *entry, const char *scrat
     if (asprintf(&spec, "%s@%s", pk_entry_str(src, "package"), pk_entry_str(src, "version")) < 0)
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     pk_log(ctx, PK_LOG_INFO, "%s: fetching %s", pk_entry_str(entry, "id"), spec);
-    pk_status st = pk_npm_pack(ctx, spec, pk_entry_str(src, "integrity"), scratch, &tgz);
+    bool owned = false;
+    pk_status st = get_tarball(ctx, spec, pk_entry_str(src, "integrity"), packs, scratch, &tgz, &owned);
     if (st == PK_OK)
         st = unpack(ctx, tgz, files, scratch);
     char *first = NULL;
@@ -311,7 +352,7 @@ static pk_status install_npm(pk_ctx *ctx, const json_t *entry, const char *scrat
             free(first);
         }
     }
-    if (tgz)
+    if (tgz && owned)
         unlink(tgz);
     free(tgz);
     free(spec);
@@ -342,8 +383,8 @@ static pk_status write_record(pk_ctx *ctx, const char *store, const json_t *entr
     return st;
 }
 
-pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, bool reinstall,
-                           bool *installed_now)
+pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, const char *packs,
+                           bool reinstall, bool *installed_now)
 {
     *installed_now = false;
     const char *id = pk_entry_str(entry, "id");
@@ -376,7 +417,7 @@ pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, 
     }
     const char *kind = pk_entry_source_kind(entry);
     if (st == PK_OK && strcmp(kind, "npm") == 0) {
-        st = install_npm(ctx, entry, scratch, &ready, rec);
+        st = install_npm(ctx, entry, packs, scratch, &ready, rec);
     } else if (st == PK_OK && strcmp(kind, "url") == 0) {
         const json_t *src = json_object_get(entry, "source");
         const json_t *sum = json_object_get(src, "checksum");
@@ -414,7 +455,7 @@ pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, 
         st = write_record(ctx, store, entry, rec, sha, size);
     if (st == PK_OK)
         *installed_now = true;
-    remove_tree(scratch);
+    pk_remove_tree(scratch);
     json_decref(rec);
     free(scratch);
     free(ready);

@@ -86,9 +86,15 @@ pk_status pk_url_download(pk_ctx *ctx, const char *url, const char *part_path,
 /* ---- install (install.c) ---- */
 
 /* Install one manifest entry into the store (no-op when already installed and
- * intact, unless `reinstall`). `scratch` is a folder for temporary files. */
-pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, bool reinstall,
-                           bool *installed_now);
+ * intact, unless `reinstall`). `packs`, when not NULL, is a folder where
+ * verified npm tarballs are kept for the other models of the same package
+ * in this run (the caller removes it). *installed_now tells whether files
+ * were written. */
+pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, const char *packs,
+                           bool reinstall, bool *installed_now);
+
+/* rm -r, quietly (scratch folders). NULL is ignored. */
+void pk_remove_tree(const char *dir);
 
 /* Where the converter and TF.js live (see meson.build): new allocations. */
 char *pk_tool_path(const char *name);

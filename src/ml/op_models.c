@@ -156,6 +156,12 @@ static pk_status models_install_run(pk_run *run)
     st = chosen_entries(run, manifest, pk_run_bool(run, "all"), true, &entries);
     if (st == PK_OK)
         st = pk_mkdirs(ctx, store);
+    char *packs = NULL;
+    if (st == PK_OK && (asprintf(&packs, "%s/.packages-XXXXXX", store) < 0 || !mkdtemp(packs))) {
+        st = pk_fail(ctx, PK_ERR_OUTPUT, store, "cannot create a scratch folder");
+        free(packs);
+        packs = NULL;
+    }
     size_t i;
     json_t *e;
     if (st == PK_OK) {
@@ -163,7 +169,7 @@ static pk_status models_install_run(pk_run *run)
         {
             const char *id = pk_entry_str(e, "id");
             bool now = false;
-            pk_status s = pk_model_install(ctx, e, store, pk_run_bool(run, "reinstall"), &now);
+            pk_status s = pk_model_install(ctx, e, store, packs, pk_run_bool(run, "reinstall"), &now);
             if (s == PK_ERR_INTERRUPTED) {
                 st = s;
                 break;
@@ -182,6 +188,8 @@ static pk_status models_install_run(pk_run *run)
             pk_run_emit(run, model_record(e, store, now ? "installed" : "already installed", sha, size));
         }
     }
+    pk_remove_tree(packs);
+    free(packs);
     json_decref(entries);
     json_decref(manifest);
     free(store);
