@@ -310,6 +310,13 @@ static pk_status transfer(pk_ctx *ctx, const char *url, const char *part_path, b
         return pk_fail(ctx, PK_ERR_OUTPUT, part_path, "cannot write the download (disk full?)");
     struct stat st;
     long long have = stat(part_path, &st) == 0 ? (long long)st.st_size : 0;
+    if (have == 0)
+        unlink(part_path);
+    if (rc == CURLE_HTTP_RETURNED_ERROR)
+        return pk_fail(ctx, PK_ERR_INPUT, url, "download failed: the server answered HTTP %ld", http);
+    if (have == 0)
+        return pk_fail(ctx, PK_ERR_INPUT, url, "download failed: %s",
+                       errbuf[0] ? errbuf : curl_easy_strerror(rc));
     return pk_fail(ctx, PK_ERR_INPUT, url, "download failed: %s (%lld bytes kept; run again to resume)",
                    errbuf[0] ? errbuf : curl_easy_strerror(rc), have);
 }

@@ -456,6 +456,8 @@ pk_status pk_model_install(pk_ctx *ctx, const json_t *entry, const char *store, 
     if (st == PK_OK)
         *installed_now = true;
     pk_remove_tree(scratch);
+    if (st != PK_OK && dir)
+        rmdir(dir); /* only when empty: a failed first install leaves no trace */
     json_decref(rec);
     free(scratch);
     free(ready);
