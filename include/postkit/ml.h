@@ -63,7 +63,8 @@ typedef struct pk_model pk_model;
  * from the store, verify its SHA-256 and create an inference session using
  * pk_ctx_threads(ctx) intra-op threads. Errors: PK_ERR_INPUT when the model
  * is unknown, not installed or altered (the message names the file and says
- * `postkit models install ID`), PK_ERR_INTERNAL when the runtime fails.
+ * `postkit models install ID`) or not a model the runtime can load;
+ * PK_ERR_INTERNAL when the runtime fails otherwise.
  * The caller frees *out with pk_model_free(). A model may be shared by
  * threads for pk_model_run (ONNX Runtime sessions are thread-safe). */
 pk_status pk_model_open(pk_ctx *ctx, const char *id, pk_model **out);

@@ -54,12 +54,17 @@ void pk_tensor_clear(pk_tensor *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Convert a failed OrtStatus (released here) into the context's message. */
+/* Convert a failed OrtStatus (released here) into the context's message.
+ * A file that is no valid model, or needs an operator this runtime lacks, is
+ * an input error; everything else is the runtime's (internal). */
 static pk_status ort_fail(pk_ctx *ctx, const pk_model *m, OrtStatus *status, const char *what)
 {
     const char *msg = m->api->GetErrorMessage(status);
-    pk_status st = pk_fail(ctx, PK_ERR_INTERNAL, m->path, "model '%s': %s: %s", m->id, what,
-                           msg && *msg ? msg : "ONNX Runtime error");
+    OrtErrorCode code = m->api->GetErrorCode(status);
+    bool bad_file = code == ORT_NO_SUCHFILE || code == ORT_NO_MODEL || code == ORT_INVALID_PROTOBUF ||
+                    code == ORT_INVALID_GRAPH || code == ORT_NOT_IMPLEMENTED;
+    pk_status st = pk_fail(ctx, bad_file ? PK_ERR_INPUT : PK_ERR_INTERNAL, m->path, "model '%s': %s: %s",
+                           m->id, what, msg && *msg ? msg : "ONNX Runtime error");
     m->api->ReleaseStatus(status);
     return st;
 }

@@ -287,13 +287,13 @@ static void test_missing_and_unknown(void **state)
     setenv("POSTKIT_MODELS", f->store, 1);
     assert_int_equal(pk_model_open(f->ctx, "no-such-model", &m), PK_ERR_INPUT);
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "unknown model 'no-such-model'"));
-    /* A file that is no ONNX model: the runtime's error, one line, naming it. */
+    /* A file that is no ONNX model: an input error, one line, naming it. */
     char junk[512];
     snprintf(junk, sizeof junk, "%s/junk.onnx", f->tmp);
     FILE *fp = fopen(junk, "w");
     fputs("this is not a model\n", fp);
     fclose(fp);
-    assert_int_equal(pk_model_open_file(f->ctx, junk, "junk", NULL, NULL, &m), PK_ERR_INTERNAL);
+    assert_int_equal(pk_model_open_file(f->ctx, junk, "junk", NULL, NULL, &m), PK_ERR_INPUT);
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), junk));
     assert_null(strchr(pk_ctx_errmsg(f->ctx), '\n'));
 }
@@ -364,6 +364,58 @@ static void test_silero_speech_vs_silence(void **state)
     pk_model_free(m);
 }
 
+/* ---- provenance: a run that uses a model records its identity ---- */
+
+static pk_status model_user_run(pk_run *run)
+{
+    pk_model *m;
+    pk_status st = pk_run_open_model(run, "emotion", &m);
+    if (st != PK_OK)
+        return st;
+    pk_output *o;
+    st = pk_output_open(run, pk_run_str(run, "output"), &o);
+    if (st == PK_OK) {
+        fputs("result\n", pk_output_file(o));
+        st = pk_output_commit(run, o);
+    }
+    pk_model_free(m);
+    return st;
+}
+
+static const pk_param_spec model_user_params[] = {
+    {.name = "output", .type = PK_PARAM_STRING, .flags = PK_PARAM_REQUIRED, .help = "output"},
+    {.name = NULL},
+};
+
+static const pk_op model_user_op = {
+    .name = "model-user", .summary = "test", .input_name = "", .input_kind = "none",
+    .params = model_user_params, .run = model_user_run, .flags = PK_OP_WRITES | PK_OP_NO_INPUTS,
+};
+
+static void test_provenance_names_the_model(void **state)
+{
+    fixture *f = *state;
+    char out[400];
+    snprintf(out, sizeof out, "%s/result.txt", f->tmp);
+    pk_args *args;
+    assert_int_equal(pk_args_new(f->ctx, &model_user_op, &args), PK_OK);
+    assert_int_equal(pk_args_set(f->ctx, args, "output", out), PK_OK);
+    assert_int_equal(pk_args_finish(f->ctx, args), PK_OK);
+    assert_int_equal(pk_op_run(f->ctx, &model_user_op, args, NULL), PK_OK);
+    pk_args_free(args);
+    json_t *rec;
+    assert_int_equal(pk_provenance_read(f->ctx, out, &rec), PK_OK);
+    json_t *model = json_array_get(json_object_get(rec, "models"), 0);
+    assert_string_equal(json_string_value(json_object_get(model, "id")), "emotion");
+    assert_string_equal(json_string_value(json_object_get(model, "version")), "3.0.4");
+    json_t *manifest;
+    assert_int_equal(pk_manifest_load(f->ctx, &manifest), PK_OK);
+    assert_string_equal(json_string_value(json_object_get(model, "sha256")),
+                        pk_entry_str(pk_manifest_find(manifest, "emotion"), "sha256"));
+    json_decref(manifest);
+    json_decref(rec);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -415,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_altered_model_refused),
         cmocka_unit_test(test_missing_and_unknown),
         cmocka_unit_test(test_silero_speech_vs_silence),
+        cmocka_unit_test(test_provenance_names_the_model),
     };
     return cmocka_run_group_tests_name("ml", tests, setup, teardown);
 }
