@@ -14,6 +14,9 @@ extern const pk_op pk_op_dupes;
 extern const pk_op pk_op_search;
 extern const pk_op pk_op_catalog_info;
 extern const pk_op pk_op_xmp;
+extern const pk_op pk_op_models;
+extern const pk_op pk_op_models_install;
+extern const pk_op pk_op_models_verify;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -23,6 +26,9 @@ static const pk_op *const registry[] = {
     &pk_op_dupes,
     &pk_op_xmp,
     &pk_op_catalog_info,
+    &pk_op_models,
+    &pk_op_models_install,
+    &pk_op_models_verify,
 };
 
 size_t pk_op_count(void)
