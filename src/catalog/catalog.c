@@ -80,7 +80,7 @@ pk_status pk_catalog_open(pk_ctx *ctx, const char *path, int create, pk_catalog 
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     }
     cat->ctx = ctx;
-    pk_status st = pk_store_open(ctx, path, create ? PK_STORE_CREATE : 0, &cat->store);
+    pk_status st = pk_db_open(ctx, path, create ? PK_DB_CREATE : 0, &cat->store);
     if (st == PK_OK)
         st = pk_schema_upgrade(cat->store, pk_schema_current(), NULL);
     if (st != PK_OK) {
@@ -95,7 +95,7 @@ void pk_catalog_close(pk_catalog *cat)
 {
     if (!cat)
         return;
-    pk_store_close(cat->store);
+    pk_db_close(cat->store);
     free(cat->path);
     free(cat);
 }
@@ -117,7 +117,7 @@ pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *ver
 {
     pk_stmt *q;
     /* The no-op update makes RETURNING yield the id of an existing row too. */
-    pk_status st = pk_store_prepare(cat->store,
+    pk_status st = pk_db_prepare(cat->store,
                                     "INSERT INTO producer(name, version, params) VALUES (?,?,?) "
                                     "ON CONFLICT (name, version, params, model_id, model_sha256) "
                                     "DO UPDATE SET name = excluded.name RETURNING id",

@@ -112,7 +112,7 @@ static const char photo_sql[] =
 static pk_status load_photos(pk_catalog *cat, int64_t producer, photos *out)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(cat->store, photo_sql, &q);
+    pk_status st = pk_db_prepare(cat->store, photo_sql, &q);
     if (st != PK_OK)
         return st;
     pk_stmt_bind_int(q, 1, producer);
@@ -438,7 +438,7 @@ static json_t *group_record(const char *kind, const char *reason, json_t *keeper
 static pk_status exact_groups(pk_catalog *cat, json_t *out)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(
+    pk_status st = pk_db_prepare(
         cat->store,
         "SELECT l.asset_id, a.sha256, l.id, l.path, l.size, l.mtime_ns, l.device, l.inode "
         "FROM location l JOIN asset a ON a.id = l.asset_id "
@@ -652,7 +652,7 @@ static pk_status dupes_run(pk_run *run)
     json_t *groups = json_array();
     int all = strcmp(kind, "all") == 0;
     /* One snapshot: a concurrent `index` does not change the answer half-way. */
-    st = pk_store_begin(cat->store, 0);
+    st = pk_db_begin(cat->store, 0);
     if (st == PK_OK)
         st = pk_catalog_producer(cat, PK_IMAGE_PRINT_PRODUCER, PK_IMAGE_PRINT_VERSION,
                                  PK_IMAGE_PRINT_PARAMS, &producer);
@@ -660,7 +660,7 @@ static pk_status dupes_run(pk_run *run)
         st = exact_groups(cat, groups);
     if (st == PK_OK && (all || strcmp(kind, "exact") != 0))
         st = load_photos(cat, producer, &ph);
-    pk_store_rollback(cat->store);
+    pk_db_rollback(cat->store);
     if (st == PK_OK && (all || !strcmp(kind, "similar")))
         st = similar_groups(ctx, &ph, pk_run_bool(run, "rotations"), groups);
     if (st == PK_OK && (all || !strcmp(kind, "relations")) && !apply)

@@ -209,7 +209,7 @@ static json_t *action_record(const char *action, const char *path, const char *t
 static pk_status mark_missing(pk_catalog *cat, int64_t location)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(cat->store, "UPDATE location SET missing = 1 WHERE id = ?", &q);
+    pk_status st = pk_db_prepare(cat->store, "UPDATE location SET missing = 1 WHERE id = ?", &q);
     if (st != PK_OK)
         return st;
     pk_stmt_bind_int(q, 1, location);

@@ -63,7 +63,7 @@ typedef struct counts {
 typedef struct job {
     pk_run *run;
     pk_catalog *cat;
-    pk_store *store;
+    pk_db *store;
     pk_ctx *ctx;
     int64_t producer;
     int64_t scan_id;
@@ -129,7 +129,7 @@ static int push_todo(job *j, const pk_walk_file *f, int64_t loc_id, int64_t old_
 static pk_status set_missing(job *j, int64_t id, int missing)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(j->store,
+    pk_status st = pk_db_prepare(j->store,
                                     missing ? "UPDATE location SET missing = 1 WHERE id = ?"
                                             : "UPDATE location SET missing = 0, last_seen = ? WHERE id = ?",
                                     &q);
@@ -151,13 +151,13 @@ static pk_status apply_flags(job *j, const int64_t *ids, const int *missing, siz
 {
     if (!n)
         return PK_OK;
-    pk_status st = pk_store_begin(j->store, 1);
+    pk_status st = pk_db_begin(j->store, 1);
     for (size_t i = 0; i < n && st == PK_OK; i++)
         st = set_missing(j, ids[i], missing[i]);
     if (st == PK_OK)
-        st = pk_store_commit(j->store);
+        st = pk_db_commit(j->store);
     if (st != PK_OK)
-        pk_store_rollback(j->store);
+        pk_db_rollback(j->store);
     return st;
 }
 
@@ -311,7 +311,7 @@ static pk_status vanished_folders(job *j, const char *root)
 {
     qsort(j->folders, j->nfolders, sizeof *j->folders, by_string);
     pk_stmt *q;
-    pk_status st = pk_store_prepare(j->store,
+    pk_status st = pk_db_prepare(j->store,
                                     "SELECT DISTINCT folder FROM location WHERE missing = 0 AND "
                                     "(folder = ? OR (folder >= ? AND folder < ?))",
                                     &q);
@@ -347,7 +347,7 @@ static pk_status vanished_folders(job *j, const char *root)
         st = PK_ERR_INTERNAL;
     for (size_t g = 0; g < ngone && st == PK_OK; g++) {
         pk_stmt *l;
-        st = pk_store_prepare(j->store, "SELECT id, path FROM location WHERE folder = ? AND missing = 0", &l);
+        st = pk_db_prepare(j->store, "SELECT id, path FROM location WHERE folder = ? AND missing = 0", &l);
         if (st != PK_OK)
             break;
         pk_stmt_bind_text(l, 1, gone[g]);
@@ -475,7 +475,7 @@ static pk_status prepare_writer(job *j)
                          &j->w.loc_by_path,  &j->w.loc_of_asset, &j->w.loc_update,   &j->w.loc_insert,
                          &j->w.loc_touch};
     for (size_t i = 0; i < PK_ARRAY_LEN(slots); i++) {
-        pk_status st = pk_store_prepare(j->store, writer_sql[i], slots[i]);
+        pk_status st = pk_db_prepare(j->store, writer_sql[i], slots[i]);
         if (st != PK_OK)
             return st;
     }
@@ -675,7 +675,7 @@ static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t
     if (st == PK_OK) {
         char *words = pk_folder_words(folder);
         char *meta = pk_asset_meta_text(m);
-        st = words && meta ? pk_store_fts_set(j->store, loc, name, words, meta)
+        st = words && meta ? pk_db_fts_set(j->store, loc, name, words, meta)
                            : pk_fail(j->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
         free(words);
         free(meta);
@@ -716,13 +716,13 @@ static pk_status flush_batch(job *j)
 {
     if (!j->nbatch)
         return PK_OK;
-    pk_status st = pk_store_begin(j->store, 1);
+    pk_status st = pk_db_begin(j->store, 1);
     for (size_t i = 0; i < j->nbatch && st == PK_OK; i++)
         st = write_one(j, &j->todo[j->batch[i]->index], j->batch[i]);
     if (st == PK_OK)
-        st = pk_store_commit(j->store);
+        st = pk_db_commit(j->store);
     if (st != PK_OK)
-        pk_store_rollback(j->store);
+        pk_db_rollback(j->store);
     for (size_t i = 0; i < j->nbatch; i++)
         free_result(j->batch[i]);
     j->nbatch = 0;
@@ -773,7 +773,7 @@ static pk_status scan_begin(job *j)
     char *text = json_dumps(roots, JSON_COMPACT);
     json_decref(roots);
     pk_stmt *q;
-    pk_status st = pk_store_prepare(j->store,
+    pk_status st = pk_db_prepare(j->store,
                                     "INSERT INTO scan(started, roots, postkit) VALUES (?,?,?) RETURNING id", &q);
     if (st == PK_OK) {
         pk_stmt_bind_text(q, 1, j->now);
@@ -791,7 +791,7 @@ static pk_status scan_end(job *j)
     char now[32];
     pk_iso8601_now(now);
     pk_stmt *q;
-    pk_status st = pk_store_prepare(j->store,
+    pk_status st = pk_db_prepare(j->store,
                                     "UPDATE scan SET finished = ?, seen = ?, added = ?, changed = ?, "
                                     "moved = ?, missing = ?, failed = ? WHERE id = ?",
                                     &q);
@@ -819,7 +819,7 @@ static const char folder_sql[] =
 
 static pk_status walk_roots(job *j)
 {
-    pk_status st = pk_store_prepare(j->store, folder_sql, &j->q_folder);
+    pk_status st = pk_db_prepare(j->store, folder_sql, &j->q_folder);
     pk_walk_opts opts = {.hidden = pk_run_bool(j->run, "hidden")};
     size_t nex = pk_run_str_count(j->run, "exclude");
     const char **ex = nex ? calloc(nex, sizeof *ex) : NULL;

@@ -9,7 +9,7 @@
 static pk_status count(pk_catalog *cat, const char *sql, json_t *rec, const char *key)
 {
     int64_t n;
-    pk_status st = pk_store_query_int(cat->store, sql, 0, &n);
+    pk_status st = pk_db_query_int(cat->store, sql, 0, &n);
     if (st == PK_OK)
         json_object_set_new(rec, key, json_integer(n));
     return st;
@@ -23,7 +23,7 @@ static pk_status info_run(pk_run *run)
         return st;
     json_t *rec = json_object();
     json_object_set_new(rec, "catalog", pk_json_string(cat->path));
-    json_object_set_new(rec, "engine", json_string(pk_store_engine()));
+    json_object_set_new(rec, "engine", json_string(pk_db_engine()));
     int version = 0;
     pk_schema_version(cat->store, &version);
     json_object_set_new(rec, "schema_version", json_integer(version));
@@ -40,10 +40,10 @@ static pk_status info_run(pk_run *run)
         {"fingerprints", "SELECT count(*) FROM fingerprint"},
         {"scans", "SELECT count(*) FROM scan"},
     };
-    st = pk_store_begin(cat->store, 0);
+    st = pk_db_begin(cat->store, 0);
     for (size_t i = 0; i < PK_ARRAY_LEN(counts) && st == PK_OK; i++)
         st = count(cat, counts[i].sql, rec, counts[i].key);
-    pk_store_rollback(cat->store);
+    pk_db_rollback(cat->store);
     char *cache = NULL;
     if (st == PK_OK && pk_catalog_cache_dir(pk_run_ctx(run), &cache) == PK_OK)
         json_object_set_new(rec, "thumbnails", pk_json_string(cache));
@@ -51,7 +51,7 @@ static pk_status info_run(pk_run *run)
     if (st == PK_OK && pk_run_bool(run, "check")) {
         int ok = 0;
         char report[512];
-        st = pk_store_check(cat->store, &ok, report, sizeof report);
+        st = pk_db_check(cat->store, &ok, report, sizeof report);
         json_object_set_new(rec, "integrity", pk_json_string(report));
         if (st == PK_OK && !ok)
             st = pk_fail(pk_run_ctx(run), PK_CHECK_FAILED, cat->path, "integrity check failed: %s", report);

@@ -11,7 +11,7 @@
 
 struct pk_catalog {
     pk_ctx *ctx;
-    pk_store *store;
+    pk_db *store;
     char *path;
 };
 
@@ -23,10 +23,10 @@ pk_status pk_probe_record(pk_ctx *ctx, const char *path, int verify, json_t **ou
 int pk_schema_current(void);
 /* The file's schema version; 0 for an empty (new) file. PK_ERR_INPUT for a
  * database that is not a catalogue. */
-pk_status pk_schema_version(pk_store *s, int *version);
+pk_status pk_schema_version(pk_db *s, int *version);
 /* Bring the schema to `target` (<= current) in one write transaction;
  * *from (may be NULL) gets the version found. Refuses a newer schema. */
-pk_status pk_schema_upgrade(pk_store *s, int target, int *from);
+pk_status pk_schema_upgrade(pk_db *s, int target, int *from);
 
 /* catalog.c */
 /* Open the catalogue named by the op's --catalog (or the environment). */

@@ -87,14 +87,14 @@ static const char v2_sql[] =
     "  PRIMARY KEY (asset_id, producer_id, kind));"
     "CREATE INDEX fingerprint_producer ON fingerprint(producer_id, kind);";
 
-static pk_status v3_fts(pk_store *s)
+static pk_status v3_fts(pk_db *s)
 {
-    return pk_store_fts_create(s);
+    return pk_db_fts_create(s);
 }
 
 typedef struct migration {
     const char *sql;                 /* portable DDL, or NULL */
-    pk_status (*fn)(pk_store *s);    /* engine-specific part, or NULL */
+    pk_status (*fn)(pk_db *s);    /* engine-specific part, or NULL */
 } migration;
 
 /* migrations[i] upgrades version i to version i + 1. */
@@ -109,10 +109,10 @@ int pk_schema_current(void)
     return (int)PK_ARRAY_LEN(migrations);
 }
 
-pk_status pk_schema_version(pk_store *s, int *version)
+pk_status pk_schema_version(pk_db *s, int *version)
 {
     int empty;
-    pk_status st = pk_store_is_empty(s, &empty);
+    pk_status st = pk_db_is_empty(s, &empty);
     if (st != PK_OK)
         return st;
     if (empty) {
@@ -120,22 +120,22 @@ pk_status pk_schema_version(pk_store *s, int *version)
         return PK_OK;
     }
     pk_stmt *q;
-    if (pk_store_prepare(s, "SELECT value FROM meta WHERE key = 'schema_version'", &q) != PK_OK)
-        return pk_fail(pk_store_ctx(s), PK_ERR_INPUT, pk_store_path(s),
+    if (pk_db_prepare(s, "SELECT value FROM meta WHERE key = 'schema_version'", &q) != PK_OK)
+        return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
                        "not a postkit catalogue (a database of something else)");
     int r = pk_stmt_step(q);
     *version = r == 1 && pk_stmt_text(q, 0) ? atoi(pk_stmt_text(q, 0)) : -1;
     pk_stmt_free(q);
     if (*version <= 0)
-        return pk_fail(pk_store_ctx(s), PK_ERR_INPUT, pk_store_path(s),
+        return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
                        "not a postkit catalogue (no schema version)");
     return PK_OK;
 }
 
-static pk_status set_version(pk_store *s, int version)
+static pk_status set_version(pk_db *s, int version)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(s,
+    pk_status st = pk_db_prepare(s,
                                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                     &q);
@@ -149,15 +149,15 @@ static pk_status set_version(pk_store *s, int version)
     return st;
 }
 
-static pk_status refuse_newer(pk_store *s, int version)
+static pk_status refuse_newer(pk_db *s, int version)
 {
-    return pk_fail(pk_store_ctx(s), PK_ERR_INPUT, pk_store_path(s),
+    return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
                    "catalogue schema version %d is newer than this postkit understands (%d); "
                    "use a newer postkit",
                    version, pk_schema_current());
 }
 
-pk_status pk_schema_upgrade(pk_store *s, int target, int *from)
+pk_status pk_schema_upgrade(pk_db *s, int target, int *from)
 {
     int version;
     pk_status st = pk_schema_version(s, &version);
@@ -169,7 +169,7 @@ pk_status pk_schema_upgrade(pk_store *s, int target, int *from)
         return refuse_newer(s, version);
     if (version >= target)
         return PK_OK;
-    st = pk_store_begin(s, 1);
+    st = pk_db_begin(s, 1);
     if (st != PK_OK)
         return st;
     /* Read again under the write lock: another process may have upgraded
@@ -180,7 +180,7 @@ pk_status pk_schema_upgrade(pk_store *s, int target, int *from)
     for (int v = version; st == PK_OK && v < target; v++) {
         const migration *m = &migrations[v];
         if (m->sql)
-            st = pk_store_exec(s, m->sql);
+            st = pk_db_exec(s, m->sql);
         if (st == PK_OK && m->fn)
             st = m->fn(s);
     }
@@ -190,11 +190,11 @@ pk_status pk_schema_upgrade(pk_store *s, int target, int *from)
         char rev[96];
         snprintf(rev, sizeof rev, "INSERT INTO meta(key, value) VALUES ('created_by', 'postkit %s')",
                  pk_version());
-        st = pk_store_exec(s, rev);
+        st = pk_db_exec(s, rev);
     }
     if (st == PK_OK)
-        st = pk_store_commit(s);
+        st = pk_db_commit(s);
     if (st != PK_OK)
-        pk_store_rollback(s);
+        pk_db_rollback(s);
     return st;
 }

@@ -306,7 +306,7 @@ static pk_status search_run(pk_run *run)
         st = pk_catalog_open_for_run(run, 0, &cat);
     char *match = NULL;
     if (st == PK_OK && q.nwords) {
-        match = pk_store_fts_query(cat->store, (const char *const *)q.words, q.nwords);
+        match = pk_db_fts_query(cat->store, (const char *const *)q.words, q.nwords);
         if (!match) { /* nothing searchable in the words: no hit */
             free_query(&q);
             pk_catalog_close(cat);
@@ -318,12 +318,12 @@ static pk_status search_run(pk_run *run)
         snprintf(sql, sizeof sql,
                  "SELECT %s, h.rank FROM (%s ORDER BY rank LIMIT ?) h JOIN location l ON l.id = h.id "
                  "JOIN asset a ON a.id = l.asset_id ORDER BY h.rank",
-                 columns, pk_store_fts_select(cat->store));
+                 columns, pk_db_fts_select(cat->store));
     else if (match)
         snprintf(sql, sizeof sql,
                  "SELECT %s, h.rank FROM (%s) h JOIN location l ON l.id = h.id "
                  "JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s ORDER BY h.rank LIMIT ?",
-                 columns, pk_store_fts_select(cat->store), q.where);
+                 columns, pk_db_fts_select(cat->store), q.where);
     else if (st == PK_OK)
         snprintf(sql, sizeof sql,
                  "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
@@ -331,7 +331,7 @@ static pk_status search_run(pk_run *run)
                  columns, q.where);
     pk_stmt *s = NULL;
     if (st == PK_OK)
-        st = pk_store_prepare(cat->store, sql, &s);
+        st = pk_db_prepare(cat->store, sql, &s);
     if (st == PK_OK) {
         int at = 1;
         if (match)

@@ -24,18 +24,18 @@
  * is being recovered. */
 enum { BUSY_TIMEOUT_MS = 30000 };
 
-struct pk_store {
+struct pk_db {
     pk_ctx *ctx;
     sqlite3 *db;
     char *path;
 };
 
 struct pk_stmt {
-    pk_store *store;
+    pk_db *store;
     sqlite3_stmt *st;
 };
 
-static pk_status db_fail(pk_store *s, const char *what)
+static pk_status db_fail(pk_db *s, const char *what)
 {
     int code = sqlite3_extended_errcode(s->db);
     pk_status st = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB ? PK_ERR_INPUT
@@ -73,18 +73,18 @@ static int make_parent_dirs(const char *path)
     return rc;
 }
 
-pk_status pk_store_open(pk_ctx *ctx, const char *path, unsigned flags, pk_store **out)
+pk_status pk_db_open(pk_ctx *ctx, const char *path, unsigned flags, pk_db **out)
 {
     struct stat sb;
     int exists = stat(path, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode))
         return pk_fail(ctx, PK_ERR_INPUT, path, "catalogue path is a directory");
-    if (!exists && !(flags & PK_STORE_CREATE))
+    if (!exists && !(flags & PK_DB_CREATE))
         return pk_fail(ctx, PK_ERR_INPUT, path, "no catalogue here (run `postkit index DIR` first)");
     if (!exists && make_parent_dirs(path) != 0)
         return pk_fail(ctx, PK_ERR_OUTPUT, path, "cannot create the catalogue's folder: %s",
                        strerror(errno));
-    pk_store *s = calloc(1, sizeof *s);
+    pk_db *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
@@ -94,12 +94,12 @@ pk_status pk_store_open(pk_ctx *ctx, const char *path, unsigned flags, pk_store 
      * write the shared-memory index, and a read-only connection cannot
      * recover the WAL a killed writer left. It never writes the data. */
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    if (flags & PK_STORE_CREATE)
+    if (flags & PK_DB_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         pk_status st = s->db ? db_fail(s, "cannot open")
                              : pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
-        pk_store_close(s);
+        pk_db_close(s);
         return st;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -111,23 +111,23 @@ pk_status pk_store_open(pk_ctx *ctx, const char *path, unsigned flags, pk_store 
                                 "PRAGMA temp_store=MEMORY;"
                                 "PRAGMA cache_size=-65536;"
                                 "PRAGMA mmap_size=268435456;";
-    pk_status st = pk_store_exec(s, setup);
+    pk_status st = pk_db_exec(s, setup);
     if (st == PK_OK) {
         pk_stmt *q;
-        st = pk_store_prepare(s, "PRAGMA journal_mode", &q);
+        st = pk_db_prepare(s, "PRAGMA journal_mode", &q);
         if (st == PK_OK) {
             int r = pk_stmt_step(q);
             int wal = r == 1 && pk_stmt_text(q, 0) && strcmp(pk_stmt_text(q, 0), "wal") == 0;
             pk_stmt_free(q);
             if (r < 0)
                 st = PK_ERR_INPUT;
-            else if (!wal && !(flags & PK_STORE_READONLY))
-                st = pk_store_exec(s, "PRAGMA journal_mode=WAL");
+            else if (!wal && !(flags & PK_DB_READONLY))
+                st = pk_db_exec(s, "PRAGMA journal_mode=WAL");
         }
     }
     if (st != PK_OK) {
         /* "file is not a database" and friends: say so plainly. */
-        pk_store_close(s);
+        pk_db_close(s);
         return st == PK_ERR_INTERNAL ? pk_fail(ctx, PK_ERR_INPUT, path, "not a postkit catalogue")
                                      : st;
     }
@@ -135,7 +135,7 @@ pk_status pk_store_open(pk_ctx *ctx, const char *path, unsigned flags, pk_store 
     return PK_OK;
 }
 
-void pk_store_close(pk_store *s)
+void pk_db_close(pk_db *s)
 {
     if (!s)
         return;
@@ -145,10 +145,10 @@ void pk_store_close(pk_store *s)
     free(s);
 }
 
-const char *pk_store_path(const pk_store *s) { return s->path; }
-pk_ctx *pk_store_ctx(const pk_store *s) { return s->ctx; }
+const char *pk_db_path(const pk_db *s) { return s->path; }
+pk_ctx *pk_db_ctx(const pk_db *s) { return s->ctx; }
 
-pk_status pk_store_exec(pk_store *s, const char *sql)
+pk_status pk_db_exec(pk_db *s, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -159,23 +159,23 @@ pk_status pk_store_exec(pk_store *s, const char *sql)
     return PK_OK;
 }
 
-pk_status pk_store_begin(pk_store *s, int write)
+pk_status pk_db_begin(pk_db *s, int write)
 {
-    return pk_store_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+    return pk_db_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
-pk_status pk_store_commit(pk_store *s)
+pk_status pk_db_commit(pk_db *s)
 {
-    return pk_store_exec(s, "COMMIT");
+    return pk_db_exec(s, "COMMIT");
 }
 
-void pk_store_rollback(pk_store *s)
+void pk_db_rollback(pk_db *s)
 {
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-pk_status pk_store_prepare(pk_store *s, const char *sql, pk_stmt **out)
+pk_status pk_db_prepare(pk_db *s, const char *sql, pk_stmt **out)
 {
     pk_stmt *st = calloc(1, sizeof *st);
     if (!st)
@@ -262,10 +262,10 @@ const void *pk_stmt_blob(pk_stmt *st, int col, size_t *n)
     return p;
 }
 
-pk_status pk_store_query_int(pk_store *s, const char *sql, int64_t dflt, int64_t *out)
+pk_status pk_db_query_int(pk_db *s, const char *sql, int64_t dflt, int64_t *out)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(s, sql, &q);
+    pk_status st = pk_db_prepare(s, sql, &q);
     if (st != PK_OK)
         return st;
     int r = pk_stmt_step(q);
@@ -276,23 +276,23 @@ pk_status pk_store_query_int(pk_store *s, const char *sql, int64_t dflt, int64_t
 
 /* ---- full text: FTS5 --------------------------------------------------- */
 
-pk_status pk_store_fts_create(pk_store *s)
+pk_status pk_db_fts_create(pk_db *s)
 {
     /* unicode61 splits "IMG_0042.CR2" into img / 0042 / cr2 and folds
      * accents, so "reykjavik" finds "Reykjavík". */
     /* The rank column is BM25 with a match in the file name weighing
      * most, then in folder names; stored in the table's configuration so
      * "ORDER BY rank LIMIT n" stays inside FTS5's fast path. */
-    return pk_store_exec(s, "CREATE VIRTUAL TABLE location_fts USING fts5("
+    return pk_db_exec(s, "CREATE VIRTUAL TABLE location_fts USING fts5("
                             "name, folders, meta, "
                             "tokenize = 'unicode61 remove_diacritics 2');"
                             "INSERT INTO location_fts(location_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)')");
 }
 
-pk_status pk_store_fts_delete(pk_store *s, int64_t id)
+pk_status pk_db_fts_delete(pk_db *s, int64_t id)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(s, "DELETE FROM location_fts WHERE rowid = ?", &q);
+    pk_status st = pk_db_prepare(s, "DELETE FROM location_fts WHERE rowid = ?", &q);
     if (st != PK_OK)
         return st;
     pk_stmt_bind_int(q, 1, id);
@@ -301,13 +301,13 @@ pk_status pk_store_fts_delete(pk_store *s, int64_t id)
     return st;
 }
 
-pk_status pk_store_fts_set(pk_store *s, int64_t id, const char *name, const char *folders,
+pk_status pk_db_fts_set(pk_db *s, int64_t id, const char *name, const char *folders,
                            const char *meta)
 {
-    pk_status st = pk_store_fts_delete(s, id);
+    pk_status st = pk_db_fts_delete(s, id);
     pk_stmt *q;
     if (st == PK_OK)
-        st = pk_store_prepare(s, "INSERT INTO location_fts(rowid, name, folders, meta) VALUES (?,?,?,?)", &q);
+        st = pk_db_prepare(s, "INSERT INTO location_fts(rowid, name, folders, meta) VALUES (?,?,?,?)", &q);
     if (st != PK_OK)
         return st;
     pk_stmt_bind_int(q, 1, id);
@@ -319,13 +319,13 @@ pk_status pk_store_fts_set(pk_store *s, int64_t id, const char *name, const char
     return st;
 }
 
-const char *pk_store_fts_select(const pk_store *s)
+const char *pk_db_fts_select(const pk_db *s)
 {
     (void)s;
     return "SELECT rowid AS id, rank FROM location_fts WHERE location_fts MATCH ?";
 }
 
-char *pk_store_fts_query(const pk_store *s, const char *const *words, size_t n)
+char *pk_db_fts_query(const pk_db *s, const char *const *words, size_t n)
 {
     (void)s;
     /* Each word becomes a quoted prefix term, so FTS5 operators and quotes
@@ -363,18 +363,18 @@ char *pk_store_fts_query(const pk_store *s, const char *const *words, size_t n)
     return q;
 }
 
-pk_status pk_store_is_empty(pk_store *s, int *empty)
+pk_status pk_db_is_empty(pk_db *s, int *empty)
 {
     int64_t n;
-    pk_status st = pk_store_query_int(s, "SELECT count(*) FROM sqlite_master", 0, &n);
+    pk_status st = pk_db_query_int(s, "SELECT count(*) FROM sqlite_master", 0, &n);
     *empty = st == PK_OK && n == 0;
     return st;
 }
 
-pk_status pk_store_check(pk_store *s, int *ok, char *report, size_t size)
+pk_status pk_db_check(pk_db *s, int *ok, char *report, size_t size)
 {
     pk_stmt *q;
-    pk_status st = pk_store_prepare(s, "PRAGMA integrity_check", &q);
+    pk_status st = pk_db_prepare(s, "PRAGMA integrity_check", &q);
     if (st != PK_OK)
         return st;
     int r = pk_stmt_step(q);
@@ -385,7 +385,7 @@ pk_status pk_store_check(pk_store *s, int *ok, char *report, size_t size)
     return r < 0 ? PK_ERR_INPUT : PK_OK;
 }
 
-const char *pk_store_engine(void)
+const char *pk_db_engine(void)
 {
     return "SQLite " SQLITE_VERSION;
 }

@@ -391,7 +391,7 @@ static pk_status xmp_run(pk_run *run)
     st = PK_OK;
     pk_stmt *q = NULL;
     if (cat)
-        st = pk_store_prepare(cat->store, all ? all_sql : file_sql, &q);
+        st = pk_db_prepare(cat->store, all ? all_sql : file_sql, &q);
     if (st == PK_OK && all) {
         int r;
         while ((r = pk_stmt_step(q)) == 1 && !pk_ctx_interrupted(ctx)) {

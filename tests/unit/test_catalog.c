@@ -45,29 +45,29 @@ static int teardown(void **state)
 static void test_upgrade_from_v1(void **state)
 {
     fixture *f = *state;
-    pk_store *s;
-    assert_int_equal(pk_store_open(f->ctx, f->db, PK_STORE_CREATE, &s), PK_OK);
+    pk_db *s;
+    assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
     int from = -1;
     assert_int_equal(pk_schema_upgrade(s, 1, &from), PK_OK);
     assert_int_equal(from, 0);
-    assert_int_equal(pk_store_exec(s, "INSERT INTO asset(sha256, size, type, created_at) "
+    assert_int_equal(pk_db_exec(s, "INSERT INTO asset(sha256, size, type, created_at) "
                                       "VALUES ('ab', 1, 'photo', 'now')"),
                      PK_OK);
     int v;
     assert_int_equal(pk_schema_version(s, &v), PK_OK);
     assert_int_equal(v, 1);
-    pk_store_close(s);
+    pk_db_close(s);
 
     pk_catalog *cat;
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
     assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
     assert_int_equal(v, pk_catalog_schema_version());
     int64_t n;
-    assert_int_equal(pk_store_query_int(cat->store, "SELECT count(*) FROM asset", -1, &n), PK_OK);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM asset", -1, &n), PK_OK);
     assert_int_equal(n, 1);
     /* The later steps' tables exist. */
-    assert_int_equal(pk_store_query_int(cat->store, "SELECT count(*) FROM fingerprint", -1, &n), PK_OK);
-    assert_int_equal(pk_store_fts_set(cat->store, 1, "IMG_0001.JPG", "home trips", "photo"), PK_OK);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM fingerprint", -1, &n), PK_OK);
+    assert_int_equal(pk_db_fts_set(cat->store, 1, "IMG_0001.JPG", "home trips", "photo"), PK_OK);
     pk_catalog_close(cat);
 }
 
@@ -76,7 +76,7 @@ static void test_newer_schema_refused(void **state)
     fixture *f = *state;
     pk_catalog *cat;
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 1, &cat), PK_OK);
-    assert_int_equal(pk_store_exec(cat->store, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"),
+    assert_int_equal(pk_db_exec(cat->store, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"),
                      PK_OK);
     pk_catalog_close(cat);
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_ERR_INPUT);
@@ -86,10 +86,10 @@ static void test_newer_schema_refused(void **state)
 static void test_not_a_catalogue(void **state)
 {
     fixture *f = *state;
-    pk_store *s;
-    assert_int_equal(pk_store_open(f->ctx, f->db, PK_STORE_CREATE, &s), PK_OK);
-    assert_int_equal(pk_store_exec(s, "CREATE TABLE other(x)"), PK_OK);
-    pk_store_close(s);
+    pk_db *s;
+    assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
+    assert_int_equal(pk_db_exec(s, "CREATE TABLE other(x)"), PK_OK);
+    pk_db_close(s);
     pk_catalog *cat;
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_ERR_INPUT);
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "not a postkit catalogue"));
@@ -154,18 +154,18 @@ static void test_fts_query_text(void **state)
     pk_catalog *cat;
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 1, &cat), PK_OK);
     const char *words[] = {"ice\"land", "-", "NEAR(x", "AND"};
-    char *q = pk_store_fts_query(cat->store, words, 4);
+    char *q = pk_db_fts_query(cat->store, words, 4);
     assert_string_equal(q, "\"ice\"\"land\"* \"NEAR(x\"* \"AND\"*");
     pk_stmt *s;
     char sql[256];
-    snprintf(sql, sizeof sql, "%s", pk_store_fts_select(cat->store));
-    assert_int_equal(pk_store_prepare(cat->store, sql, &s), PK_OK);
+    snprintf(sql, sizeof sql, "%s", pk_db_fts_select(cat->store));
+    assert_int_equal(pk_db_prepare(cat->store, sql, &s), PK_OK);
     pk_stmt_bind_text(s, 1, q);
     assert_int_equal(pk_stmt_step(s), 0); /* runs, finds nothing */
     pk_stmt_free(s);
     free(q);
     const char *none[] = {"-", "!!"};
-    assert_null(pk_store_fts_query(cat->store, none, 2));
+    assert_null(pk_db_fts_query(cat->store, none, 2));
     pk_catalog_close(cat);
 }
 
