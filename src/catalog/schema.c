@@ -20,6 +20,8 @@
  *   fingerprint                (asset, producer, kind) -> 64-bit hash and/or
  *                              blob: results of different producers never mix
  *   location_fts               full text over name, folders and metadata
+ * Versions: 1 core tables, 2 producers and fingerprints, 3 full text,
+ * 4 indexes for filter-only searches.
  */
 #include "catalog/internal.h"
 
@@ -87,6 +89,12 @@ static const char v2_sql[] =
     "  PRIMARY KEY (asset_id, producer_id, kind));"
     "CREATE INDEX fingerprint_producer ON fingerprint(producer_id, kind);";
 
+/* Search by filters alone sorts by capture time: per type, in index
+ * order; "missing:yes" reads only the missing rows. */
+static const char v4_sql[] =
+    "CREATE INDEX asset_type_captured ON asset(type, captured);"
+    "CREATE INDEX location_missing ON location(missing, asset_id);";
+
 static pk_status v3_fts(pk_db *s)
 {
     return pk_db_fts_create(s);
@@ -102,6 +110,7 @@ static const migration migrations[] = {
     {v1_sql, NULL},
     {v2_sql, NULL},
     {NULL, v3_fts},
+    {v4_sql, NULL},
 };
 
 int pk_schema_current(void)
