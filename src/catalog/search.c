@@ -319,10 +319,11 @@ static pk_status search_run(pk_run *run)
                  "SELECT %s, h.rank FROM (%s ORDER BY rank LIMIT ?) h JOIN location l ON l.id = h.id "
                  "JOIN asset a ON a.id = l.asset_id ORDER BY h.rank",
                  columns, pk_db_fts_select(cat->store));
-    else if (match)
+    else if (match) /* "+ 0": rank only the rows the filters keep, not
+                       every match (FTS5 would sort them all itself) */
         snprintf(sql, sizeof sql,
                  "SELECT %s, h.rank FROM (%s) h JOIN location l ON l.id = h.id "
-                 "JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s ORDER BY h.rank LIMIT ?",
+                 "JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s ORDER BY h.rank + 0 LIMIT ?",
                  columns, pk_db_fts_select(cat->store), q.where);
     else if (st == PK_OK)
         snprintf(sql, sizeof sql,
