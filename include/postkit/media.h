@@ -111,7 +111,11 @@ typedef enum pk_item_type {
     PK_ITEM_END = 0,         /* no more items */
     PK_ITEM_AUDIO,
     PK_ITEM_VIDEO,
-    PK_ITEM_DECODE_ERROR     /* a packet could not be decoded; decoding goes on */
+    PK_ITEM_DECODE_ERROR     /* a packet could not be decoded, a frame came out damaged
+                                or the container had to skip data; decoding goes on.
+                                An audio packet the decoder rejects is delivered as
+                                silence of its duration, so later blocks keep their
+                                place on the timeline. */
 } pk_item_type;
 
 typedef struct pk_item {
