@@ -694,6 +694,7 @@ void pk_source_free(pk_source *s)
 const pk_audio_info *pk_source_audio(const pk_source *s) { return s->adec ? &s->ainfo : NULL; }
 const pk_video_info *pk_source_video(const pk_source *s) { return s->vdec ? &s->vinfo : NULL; }
 const char *const *pk_source_tags(const pk_source *s) { return (const char *const *)s->tags; }
+double pk_source_timeline_origin(const pk_source *s) { return s->start; }
 
 /* ---- delivering --------------------------------------------------------- */
 
