@@ -134,6 +134,25 @@ pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *ver
     return r == 1 ? PK_OK : pk_fail(cat->ctx, PK_ERR_INTERNAL, cat->path, "cannot record producer %s", name);
 }
 
+pk_status pk_catalog_find_producer(pk_catalog *cat, const char *name, const char *version,
+                                   const char *params, int64_t *id)
+{
+    pk_stmt *q;
+    pk_status st = pk_db_prepare(cat->store,
+                                 "SELECT id FROM producer WHERE name = ? AND version = ? AND params = ? "
+                                 "AND model_id = '' AND model_sha256 = ''",
+                                 &q);
+    if (st != PK_OK)
+        return st;
+    pk_stmt_bind_text(q, 1, name);
+    pk_stmt_bind_text(q, 2, version);
+    pk_stmt_bind_text(q, 3, params);
+    int r = pk_stmt_step(q);
+    *id = r == 1 ? pk_stmt_int(q, 0) : -1;
+    pk_stmt_free(q);
+    return r < 0 ? PK_ERR_INTERNAL : PK_OK;
+}
+
 char *pk_catalog_thumb_path(const char *cache_dir, const char *sha256)
 {
     size_t n = strlen(cache_dir) + strlen(sha256) + 32;

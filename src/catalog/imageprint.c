@@ -25,6 +25,8 @@
 
 enum { N = 32, THUMB = 256 };
 
+static uint64_t phash(const float *g);
+
 static const char *vips_why(char *buf, size_t size)
 {
     char *all = vips_error_buffer_copy();
@@ -202,6 +204,11 @@ static void transform(const float *in, float *out, int n, int t)
                 sx = n - 1 - sx;
             out[y * n + x] = in[sy * n + sx];
         }
+}
+
+uint64_t pk_phash32(const float *g)
+{
+    return phash(g);
 }
 
 static uint64_t phash(const float *g)

@@ -54,6 +54,8 @@ typedef struct result {
     int print_only;          /* same content; refresh the fingerprints only */
     pk_image_print print;
     char *thumb;
+    int has_av;
+    pk_av_print av;
 } result;
 
 typedef struct counts {
@@ -65,7 +67,8 @@ typedef struct job {
     pk_catalog *cat;
     pk_db *store;
     pk_ctx *ctx;
-    int64_t producer;
+    int64_t producer;        /* image prints */
+    int64_t av_producer;     /* audio/video prints */
     int64_t scan_id;
     char *cache_dir;
     int thumbnails;
@@ -221,7 +224,8 @@ static int on_folder(void *user, const char *folder, const pk_walk_file *files, 
     pk_stmt *q = j->q_folder;
     pk_stmt_reset(q);
     pk_stmt_bind_int(q, 1, j->producer);
-    pk_stmt_bind_text(q, 2, folder);
+    pk_stmt_bind_int(q, 2, j->av_producer);
+    pk_stmt_bind_text(q, 3, folder);
     size_t i = 0;
     int64_t *flag_ids = NULL;
     int *flag_missing = NULL;
@@ -429,6 +433,10 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
         else
             free(thumb);
     }
+    if (st == PK_OK && type && (strcmp(type, "audio") == 0 || strcmp(type, "video") == 0)) {
+        st = pk_av_print_file(wctx, t->path, &r->av);
+        r->has_av = st == PK_OK;
+    }
     if (st != PK_OK) {
         r->status = st;
         snprintf(r->error, sizeof r->error, "%s", pk_ctx_errmsg(wctx));
@@ -440,6 +448,7 @@ static void free_result(result *r)
 {
     if (!r)
         return;
+    pk_av_print_free(&r->av);
     json_decref(r->probe);
     free(r->thumb);
     free(r);
@@ -559,6 +568,34 @@ static pk_status store_prints(job *j, int64_t asset, const pk_image_print *p)
         pk_stmt_bind_text(q, 3, rows[i].kind);
         pk_stmt_bind_int(q, 4, rows[i].hash);
         pk_stmt_bind_blob(q, 5, rows[i].data, rows[i].len);
+        st = run_stmt(q, NULL);
+    }
+    return st;
+}
+
+static pk_status store_av(job *j, int64_t asset, const pk_av_print *p)
+{
+    struct {
+        const char *kind;
+        int64_t hash;
+        const void *data;
+        size_t len;
+    } rows[] = {
+        /* The marker says "fingerprinted", even when a stream was absent. */
+        {"av", (int64_t)(p->nchroma << 32 | p->nframes), NULL, 0},
+        {"chroma", (int64_t)p->nchroma, p->chroma, p->nchroma * sizeof *p->chroma},
+        {"frames", (int64_t)p->nframes, p->frames, p->nframes * sizeof *p->frames},
+    };
+    pk_status st = PK_OK;
+    for (size_t i = 0; i < PK_ARRAY_LEN(rows) && st == PK_OK; i++) {
+        if (i > 0 && !rows[i].len)
+            continue;
+        pk_stmt *q = j->w.print_upsert;
+        pk_stmt_bind_int(q, 1, asset);
+        pk_stmt_bind_int(q, 2, j->av_producer);
+        pk_stmt_bind_text(q, 3, rows[i].kind);
+        pk_stmt_bind_int(q, 4, rows[i].hash);
+        pk_stmt_bind_blob(q, 5, rows[i].data ? rows[i].data : "", rows[i].len);
         st = run_stmt(q, NULL);
     }
     return st;
@@ -707,6 +744,8 @@ static pk_status write_one(job *j, const todo *t, result *r)
     pk_status st = upsert_asset(j, r, &m, &asset);
     if (st == PK_OK && r->has_print)
         st = store_prints(j, asset, &r->print);
+    if (st == PK_OK && r->has_av)
+        st = store_av(j, asset, &r->av);
     if (st == PK_OK)
         st = upsert_location(j, t, r, asset, &m, &loc);
     return st;
@@ -812,10 +851,12 @@ static pk_status scan_end(job *j)
 
 static const char folder_sql[] =
     "SELECT l.id, l.name, l.size, l.mtime_ns, l.missing, "
-    "  (a.type = 'photo' AND NOT EXISTS (SELECT 1 FROM fingerprint f WHERE f.asset_id = a.id "
-    "   AND f.producer_id = ? AND f.kind = 'phash')), "
+    "  ((a.type = 'photo' AND NOT EXISTS (SELECT 1 FROM fingerprint f WHERE f.asset_id = a.id "
+    "    AND f.producer_id = ?1 AND f.kind = 'phash')) OR "
+    "   (a.type IN ('audio', 'video') AND NOT EXISTS (SELECT 1 FROM fingerprint f "
+    "    WHERE f.asset_id = a.id AND f.producer_id = ?2 AND f.kind = 'av'))), "
     "  l.fast_hash, a.sha256 "
-    "FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.folder = ? ORDER BY l.name";
+    "FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.folder = ?3 ORDER BY l.name";
 
 static pk_status walk_roots(job *j)
 {
@@ -904,6 +945,9 @@ static pk_status index_run(pk_run *run)
         j.store = j.cat->store;
         st = pk_catalog_producer(j.cat, PK_IMAGE_PRINT_PRODUCER, PK_IMAGE_PRINT_VERSION,
                                  PK_IMAGE_PRINT_PARAMS, &j.producer);
+        if (st == PK_OK)
+            st = pk_catalog_producer(j.cat, PK_AV_PRINT_PRODUCER, PK_AV_PRINT_VERSION, PK_AV_PRINT_PARAMS,
+                                     &j.av_producer);
     }
     if (st == PK_OK)
         st = scan_begin(&j);

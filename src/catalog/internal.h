@@ -43,12 +43,47 @@ int pk_mkdirs_for(const char *path);
  * write transaction or with none open. */
 pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *version,
                               const char *params, int64_t *id);
+/* The same, for readers: never writes; *id = -1 when that producer has
+ * never run (so nothing carries its results). */
+pk_status pk_catalog_find_producer(pk_catalog *cat, const char *name, const char *version,
+                                   const char *params, int64_t *id);
 /* The current image fingerprint producer's identity. */
 #define PK_IMAGE_PRINT_PRODUCER "image-print"
 #define PK_IMAGE_PRINT_VERSION "1"
 #define PK_IMAGE_PRINT_PARAMS "phash=dct32x32/8x8/median;dhash=9x8;grid=16x16;centre=32x32;dihedral=8;thumb=256"
 /* Thumbnail path of a content in the cache folder (new allocation). */
 char *pk_catalog_thumb_path(const char *cache_dir, const char *sha256);
+
+/* imageprint.c: pHash of a 32x32 grey square (row-major). */
+uint64_t pk_phash32(const float *grey32);
+
+/* avprint.c — fingerprints of sound and moving pictures, from one decode.
+ * chroma: Chromaprint's raw fingerprint (about 8 values a second) of the
+ * first PK_AV_AUDIO_SECONDS of the audio, down-mixed to mono; frames: the
+ * pHash of one frame a second (the first at or after each whole second) of
+ * the first PK_AV_VIDEO_SECONDS of the video. Either may be empty (no such
+ * stream). Audio shorter than PK_AV_AUDIO_MIN_SECONDS is padded with
+ * silence (Chromaprint gives nothing for less). */
+#define PK_AV_PRINT_PRODUCER "av-print"
+#define PK_AV_PRINT_VERSION "1"
+#define PK_AV_PRINT_PARAMS "chromaprint=default,mono,120s,pad6s;frames=1fps,phash32,600s"
+enum { PK_AV_AUDIO_SECONDS = 120, PK_AV_VIDEO_SECONDS = 600, PK_AV_AUDIO_MIN_SECONDS = 6 };
+typedef struct pk_av_print {
+    uint32_t *chroma;
+    size_t nchroma;
+    uint64_t *frames;
+    size_t nframes;
+} pk_av_print;
+/* Errors: PK_ERR_INPUT when the file cannot be decoded at all. */
+pk_status pk_av_print_file(pk_ctx *ctx, const char *path, pk_av_print *out);
+void pk_av_print_free(pk_av_print *p);
+/* Bit error rate (0..1) of two Chromaprint fingerprints at their best
+ * alignment (shifts up to a quarter of the shorter one); 1 when they
+ * overlap too little to tell. */
+double pk_chroma_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+/* Mean Hamming distance (0..64) of two frame-hash sequences at their best
+ * alignment (shifts up to 5 s); 64 when they overlap too little. */
+double pk_frames_distance(const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
 
 /* walk.c — the directory walker. */
 typedef struct pk_walk_file {

@@ -240,10 +240,47 @@ else
   skip "image_neardup grouping" "needs \$PK_CORPORA/image_neardup"
 fi
 
-# Audio and video near-duplicates need the streaming decoder (pk_source,
-# branch media) for Chromaprint and frame hashes.
-skip "audio_neardup: 4 versions one group" "Chromaprint fingerprints wait for pk_source (branch media)"
-skip "video_neardup: 3 encodings one group" "frame-hash sequences wait for pk_source (branch media)"
+# ---- near-duplicate audio and video (corpus) ------------------------------------
+
+if have_corpus audio_neardup; then
+  au="$SUITE_TMP/audio"
+  mkdir -p "$au"
+  # The corpus holds headerless PCM; give each its header (format from the
+  # MANIFEST) so it is a file a user could have.
+  for v in stereo_44100:2 mono_44100:1 mono_11025:1 mono_8000:1; do
+    name=${v%%:*} ch=${v##*:}
+    ffmpeg -loglevel error -y -f s16le -ar "${name##*_}" -ac "$ch" \
+      -i "$PK_CORPORA/audio_neardup/chromaprint_test_$name.raw" "$au/$name.wav"
+  done
+  ffmpeg -loglevel error -y -f lavfi -i "sine=f=660:d=2" -ar 44100 "$au/other_tone.wav"
+  run_pk index "$au" --catalog "$SUITE_TMP/au.db"
+  run_pk dupes --kind similar --json --catalog "$SUITE_TMP/au.db"
+  expect "audio_neardup: the 4 versions (44.1/11.025/8 kHz, mono/stereo) one group" \
+    test "$(jq '[.results[] | select(.kind == "similar")] | length' "$out")" = 1 -a \
+    "$(jq '[.results[] | select(.kind == "similar") | .others | length] | add' "$out")" = 3
+  expect "... keeper: the 44.1 kHz stereo file" \
+    [ "$(jq -r '.results[0].keeper.path | split("/") | last' "$out")" = stereo_44100.wav ]
+  expect "... another sound of the same length is not in it" [ "$(groups_with similar other_tone.wav)" = 0 ]
+else
+  skip "audio_neardup: 4 versions one group" "needs \$PK_CORPORA/audio_neardup"
+fi
+
+if have_corpus video_neardup; then
+  vd="$SUITE_TMP/video"
+  mkdir -p "$vd"
+  cp "$PK_CORPORA"/video_neardup/videohash_rocket* "$vd/"
+  ffmpeg -loglevel error -y -f lavfi -i "testsrc2=s=640x360:d=52:r=25" -c:v libvpx-vp9 -b:v 200k \
+    -deadline realtime -cpu-used 8 "$vd/other.webm"
+  run_pk index "$vd" --catalog "$SUITE_TMP/vd.db"
+  expect "video index exits 0" [ "$rc" -eq 0 ]
+  run_pk dupes --kind similar --json --catalog "$SUITE_TMP/vd.db"
+  expect "video_neardup: the 3 encodings (VP9 mkv, VP9/Opus, VP8/Vorbis webm) one group" \
+    same_group similar videohash_rocket.mkv videohash_rocket_3187a8a.webm
+  expect "... all three" same_group similar videohash_rocket.mkv videohash_rocket_f5ecff1.webm
+  expect "... a different clip of the same length and size is not in it" [ "$(groups_with similar other.webm)" = 0 ]
+else
+  skip "video_neardup: 3 encodings one group" "needs \$PK_CORPORA/video_neardup"
+fi
 
 # ---- kill -9, concurrency ---------------------------------------------------------
 
