@@ -309,6 +309,22 @@ expect "... and resumes (did not redo what was committed: $done_before kept)" \
 run_pk catalog info --json --catalog "$SUITE_TMP/kill.db"
 expect "... 240 files catalogued" [ "$(results '.results[0].files')" = 240 ]
 
+# Ctrl-C: stops at a safe point, keeps what was done, exit 130.
+"$POSTKIT" index "$many" --catalog "$SUITE_TMP/int.db" >"$SUITE_TMP/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  n=$("$POSTKIT" catalog info --json --catalog "$SUITE_TMP/int.db" 2>/dev/null | jq -r '.results[0].files // 0' 2>/dev/null)
+  [ "${n:-0}" -gt 0 ] && break
+  sleep 0.1
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+int_rc=$?
+expect "Ctrl-C stops index with exit 130" [ "$int_rc" -eq 130 ]
+run_pk catalog info --check --json --catalog "$SUITE_TMP/int.db"
+expect "... leaving a sound catalogue with what was done" \
+  test "$(results '.results[0].integrity')" = ok -a "$(results '.results[0].files')" -gt 0
+
 # Two index runs and searches at once on a fresh catalogue.
 "$POSTKIT" index "$many" --catalog "$SUITE_TMP/conc.db" >"$SUITE_TMP/i1.out" 2>&1 &
 p1=$!
