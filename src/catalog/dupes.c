@@ -997,7 +997,8 @@ static void dupes_print(const json_t *rec, FILE *out)
 static const pk_param_spec dupes_params[] = {
     PK_CATALOG_PARAM,
     {.name = "kind", .type = PK_PARAM_ENUM, .defval = "all", .choices = "all|exact|similar|relations",
-     .help = "which groups: exact copies, similar photos, relations (RAW+JPEG pairs, bursts), or all"},
+     .help = "which groups: exact copies, similar photos/audio/video, relations (RAW+JPEG pairs, "
+             "bursts), or all"},
     {.name = "rotations", .type = PK_PARAM_BOOL, .defval = "no",
      .help = "also match copies that were rotated (any angle) or mirrored"},
     {.name = "apply", .type = PK_PARAM_BOOL, .defval = "no",
@@ -1020,10 +1021,13 @@ const pk_op pk_op_dupes = {
     .name = "dupes",
     .summary = "Find duplicate and similar files in the catalogue; move or hard-link the extra copies",
     .description =
-        "Groups exact copies (same SHA-256) and similar photos (resized, re-encoded, greyscale, lightly "
-        "cropped; rotated or mirrored with --rotations), each with a recommended keeper: the most "
-        "pixels, colour over greyscale, the original format (RAW, lossless, JPEG, others), the largest "
-        "file, the oldest. RAW+JPEG pairs and bursts are shown as relations and never acted on. "
+        "Groups exact copies (same SHA-256), similar photos (resized, re-encoded, greyscale, lightly "
+        "cropped; rotated or mirrored with --rotations), the same recording at another sample rate, "
+        "channel count, codec or bit rate (Chromaprint), and the same video re-encoded or remuxed "
+        "(frame hashes), each with a recommended keeper: for photos the most pixels, colour over "
+        "greyscale, the original format (RAW, lossless, JPEG, others), the largest file, the oldest; "
+        "for audio lossless first, then sample rate, channels, bit rate; for video the most pixels, "
+        "then bit rate. RAW+JPEG pairs and bursts are shown as relations and never acted on. "
         "--apply is a dry run until --no-dry-run; it never deletes: it moves the extra copies (or "
         "replaces exact copies by hard links) after writing a journal that `dupes --undo` replays "
         "backwards.",
