@@ -1,0 +1,54 @@
+/*
+ * audio/internal.h — DSP building blocks shared by the audio operations:
+ * true-peak detection, K-weighting, the look-ahead limiter, match EQ and
+ * declipping. Each works on float buffers, so each is unit-tested on
+ * synthetic signals without any file.
+ */
+#ifndef POSTKIT_AUDIO_INTERNAL_H
+#define POSTKIT_AUDIO_INTERNAL_H
+
+#include "core/internal.h"
+#include <postkit/audio.h>
+
+/* ---- truepeak.c: BS.1770-4 Annex 2 true-peak detection ------------------
+ * Oversampling by a polyphase windowed-sinc interpolator (TP_FACTOR phases,
+ * TP_TAPS taps each, each phase normalised to unity DC gain). A block whose
+ * largest input magnitude, times the interpolator's largest L1 gain, cannot
+ * beat the peak found so far is skipped: that bound is exact, so skipping
+ * never changes the result, it only saves the work on quiet passages. */
+#define PK_TP_FACTOR 4
+#define PK_TP_TAPS 16
+
+typedef struct pk_truepeak pk_truepeak;
+
+/* NULL when out of memory. */
+pk_truepeak *pk_truepeak_new(int channels);
+/* Feed interleaved samples (must be finite). */
+void pk_truepeak_add(pk_truepeak *tp, const float *interleaved, int64_t frames);
+/* Largest interpolated magnitude of channel c so far (linear). Includes the
+ * samples themselves. */
+double pk_truepeak_get(const pk_truepeak *tp, int c);
+void pk_truepeak_free(pk_truepeak *tp);
+/* The limiter's view: for each frame n, env[n] = the largest magnitude over
+ * all channels of the sample n - PK_TP_DELAY and of the interpolated points
+ * between it and the next sample. The first PK_TP_DELAY values of a stream
+ * describe the silence before it. Updates the peaks like pk_truepeak_add. */
+#define PK_TP_DELAY (PK_TP_TAPS / 2)
+void pk_truepeak_envelope(pk_truepeak *tp, const float *interleaved, int64_t frames, float *env);
+
+/* ---- kweight.c: BS.1770-4 K-weighting filter coefficients ---------------- */
+typedef struct pk_biquad {
+    double b0, b1, b2, a1, a2;
+} pk_biquad;
+/* The pre-filter (high shelf) and RLB high-pass for `rate`, by the bilinear
+ * transform of the analogue prototypes behind BS.1770's 48 kHz table. */
+void pk_kweight_design(double rate, pk_biquad *shelf, pk_biquad *highpass);
+
+/* ---- channels.c --------------------------------------------------------- */
+/* Fill names and BS.1770-4 weights for each channel of `layout` (FFmpeg
+ * name; NULL/"" = default layout for `channels`). PK_ERR_USAGE with a message
+ * for an unknown layout or a channel-count mismatch. */
+pk_status pk_channel_weights(pk_ctx *ctx, const char *layout, int channels,
+                             char names[][16], double *weights);
+
+#endif
