@@ -51,4 +51,40 @@ void pk_kweight_design(double rate, pk_biquad *shelf, pk_biquad *highpass);
 pk_status pk_channel_weights(pk_ctx *ctx, const char *layout, int channels,
                              char names[][16], double *weights);
 
+/* ---- limiter.c: look-ahead true-peak limiter ----------------------------
+ * Linked across channels (one gain for all, so the stereo image never
+ * moves). For every frame the gain that keeps the true-peak envelope (4x
+ * interpolated, including the points between samples) under the ceiling is
+ * found; a sliding minimum over the look-ahead window makes the gain reach
+ * that value before the peak arrives, an exponential release lets it
+ * recover, and a moving average over the look-ahead window smooths the
+ * result. The average of values that are each below the requirement is below
+ * it too, so the smoothing never lets a peak through, and the gain curve has
+ * no corners: attack = look-ahead (a raised ramp of that length), release =
+ * the time constant. Latency: pk_limiter_latency() frames. */
+typedef struct pk_limiter pk_limiter;
+
+typedef struct pk_limiter_stats {
+    int64_t limited_frames;     /* frames with any gain reduction (> 0.01 dB) */
+    int64_t events;             /* separate stretches of gain reduction */
+    double max_reduction_db;    /* largest reduction, dB (positive) */
+    double lookahead_ms, release_ms, ceiling_dbtp;
+} pk_limiter_stats;
+
+#define PK_LIMITER_LOOKAHEAD_MS 5.0
+#define PK_LIMITER_RELEASE_MS 200.0
+
+/* NULL when out of memory. */
+pk_limiter *pk_limiter_new(int rate, int channels, double ceiling_dbtp, double lookahead_ms,
+                           double release_ms);
+/* Limit `frames` interleaved frames. Writes the frames that are ready to
+ * `out` (room for `frames` frames) and returns how many: the output lags
+ * the input by the latency. In-place (out == in) is allowed. */
+int64_t pk_limiter_process(pk_limiter *l, const float *in, int64_t frames, float *out);
+/* Emit the last frames (returns how many; `out` holds latency frames). */
+int64_t pk_limiter_flush(pk_limiter *l, float *out);
+int pk_limiter_latency(const pk_limiter *l);
+void pk_limiter_get_stats(const pk_limiter *l, pk_limiter_stats *st);
+void pk_limiter_free(pk_limiter *l);
+
 #endif
