@@ -87,4 +87,44 @@ int pk_limiter_latency(const pk_limiter *l);
 void pk_limiter_get_stats(const pk_limiter *l, pk_limiter_stats *st);
 void pk_limiter_free(pk_limiter *l);
 
+/* ---- declip.c: clipped-run reconstruction ------------------------------
+ * A run is two or more consecutive samples at the channel's clip level
+ * (positive and negative levels apart, found by the caller from a first
+ * pass: the largest sample, less 0.01 %). Frames of PK_DECLIP_FRAME samples,
+ * overlapping by half, are repaired by least-squares AR interpolation
+ * (Janssen): an AR(PK_DECLIP_ORDER) model is fitted to the frame, the clipped
+ * samples are the unknowns that minimise the prediction error, and any
+ * estimate that falls back inside the clip level is pinned to it (a clipped
+ * sample was at least that loud) and the system solved again; the model is
+ * refitted on the repaired frame once. Runs longer than PK_DECLIP_MAX_RUN
+ * samples are left untouched and reported: there is too little left to
+ * interpolate from. Channels are repaired independently. */
+#define PK_DECLIP_FRAME 2048
+#define PK_DECLIP_ORDER 32
+#define PK_DECLIP_MAX_RUN 400
+
+typedef struct pk_declip pk_declip;
+
+typedef struct pk_declip_run {
+    int channel;
+    int64_t start, length;
+    int repaired;                /* 0: longer than PK_DECLIP_MAX_RUN */
+} pk_declip_run;
+
+typedef struct pk_declip_stats {
+    int64_t runs, repaired_runs, repaired_samples, skipped_runs;
+    int64_t listed;              /* runs kept in the list (the first 1000) */
+} pk_declip_stats;
+
+/* `pos_level[c]` / `neg_level[c]`: magnitudes at which channel c clips
+ * (<= 0: never). NULL when out of memory. */
+pk_declip *pk_declip_new(int channels, const double *pos_level, const double *neg_level);
+/* Like pk_limiter_process: returns frames written to out; lags the input. */
+int64_t pk_declip_process(pk_declip *d, const float *in, int64_t frames, float *out);
+/* The remaining frames (out holds PK_DECLIP_FRAME frames). */
+int64_t pk_declip_flush(pk_declip *d, float *out);
+void pk_declip_get_stats(const pk_declip *d, pk_declip_stats *st);
+const pk_declip_run *pk_declip_runs(const pk_declip *d);
+void pk_declip_free(pk_declip *d);
+
 #endif
