@@ -127,4 +127,56 @@ void pk_declip_get_stats(const pk_declip *d, pk_declip_stats *st);
 const pk_declip_run *pk_declip_runs(const pk_declip *d);
 void pk_declip_free(pk_declip *d);
 
+/* ---- matcheq.c: reference matching (spectrum, EQ curve, FIR filter) ------
+ * Long-term average spectra by Welch's method (Hann, 50 % overlap, FFT of
+ * about rate/6 samples: 8192 at 44.1/48 kHz, about 6 Hz per bin); frames
+ * quieter than -60 dBFS RMS are skipped so pauses do not weigh. For stereo
+ * the spectrum is that of the mid signal (L+R)/2, and the side/mid energy
+ * ratio is kept for width matching; other layouts average all channels.
+ *
+ * The correction curve is the ratio of the reference's and the input's
+ * spectra, each smoothed over PK_EQ_SMOOTH_OCT octave and normalised to equal
+ * total power over PK_EQ_LO_HZ..PK_EQ_HI_HZ, limited to +-PK_EQ_MAX_DB,
+ * sampled every 1/24 octave from 20 Hz to 20 kHz (flat beyond the band the
+ * two files share). The filter realising it is a linear-phase FIR (default:
+ * no phase change, delay compensated) or its minimum-phase counterpart
+ * (cepstral method: no pre-ringing, at the cost of phase shifts), about
+ * rate/6 taps long. FFTW plans are made with FFTW_ESTIMATE on the calling
+ * thread (FFTW's planner is not thread-safe: one match at a time). */
+#define PK_EQ_SMOOTH_OCT (1.0 / 6.0)
+#define PK_EQ_MAX_DB 12.0
+#define PK_EQ_LO_HZ 20.0
+#define PK_EQ_HI_HZ 20000.0
+#define PK_EQ_POINTS 241            /* 10 octaves x 24 + 1 */
+
+typedef struct pk_spectrum pk_spectrum;
+pk_spectrum *pk_spectrum_new(int rate, int channels);
+void pk_spectrum_add(pk_spectrum *s, const float *interleaved, int64_t frames);
+/* Smoothed level (dB, arbitrary reference) at each curve point, and the
+ * side/mid energy ratio (0 when not stereo). Returns the number of frames
+ * that counted (0: all silent). */
+int64_t pk_spectrum_result(pk_spectrum *s, double db[PK_EQ_POINTS], double *side_mid);
+void pk_spectrum_free(pk_spectrum *s);
+/* Frequency of curve point i. */
+double pk_eq_point_hz(int i);
+
+/* Correction (dB per point) that turns `in` into `ref`: smoothed spectra
+ * already, normalised and limited as described above. `top_hz` is the
+ * highest frequency both files carry (e.g. 0.45 x the lower rate). */
+void pk_eq_curve(const double in_db[PK_EQ_POINTS], const double ref_db[PK_EQ_POINTS], double top_hz,
+                 double curve_db[PK_EQ_POINTS]);
+
+typedef struct pk_fir pk_fir;
+/* A filter with the response curve_db at `rate` for `channels` channels.
+ * NULL when out of memory. */
+pk_fir *pk_fir_new(const double curve_db[PK_EQ_POINTS], int rate, int channels, int minimum_phase);
+/* Filter interleaved frames; writes the frames that are ready (aligned with
+ * the input: the linear-phase delay is removed) and returns their count.
+ * `out` must hold frames + pk_fir_block() frames. */
+int64_t pk_fir_process(pk_fir *f, const float *in, int64_t frames, float *out);
+/* The remaining frames; `out` holds 2 x pk_fir_block() frames. */
+int64_t pk_fir_flush(pk_fir *f, float *out);
+int pk_fir_block(const pk_fir *f);
+void pk_fir_free(pk_fir *f);
+
 #endif
