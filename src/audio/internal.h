@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include <postkit/audio.h>
+#include <postkit/media.h>
 
 /* ---- truepeak.c: BS.1770-4 Annex 2 true-peak detection ------------------
  * Oversampling by a polyphase windowed-sinc interpolator (TP_FACTOR phases,
@@ -178,5 +179,87 @@ int64_t pk_fir_process(pk_fir *f, const float *in, int64_t frames, float *out);
 int64_t pk_fir_flush(pk_fir *f, float *out);
 int pk_fir_block(const pk_fir *f);
 void pk_fir_free(pk_fir *f);
+
+/* ---- common.c: what the audio operations share ------------------------- */
+
+/* Called for every audio block of a pass; a non-OK status stops the pass. */
+typedef pk_status (*pk_block_fn)(void *user, const pk_audio_block *b);
+
+/* One decode pass over the best audio stream of `path` (native rate and
+ * layout, interleaved). `begin` (may be NULL) is called once before the
+ * first block with the open source (pk_source_audio, pk_source_tags). Decode errors are logged (the
+ * first ten) and counted in *errors (may be NULL); decoding goes on. */
+pk_status pk_audio_pass(pk_ctx *ctx, const char *path, const char *label,
+                        pk_status (*begin)(void *user, pk_source *src), pk_block_fn fn,
+                        void *user, int64_t *errors);
+
+/* A meter for the stream `a` (its delivered rate, channels and layout). */
+pk_status pk_audio_meter_for(pk_ctx *ctx, const pk_audio_info *a, int threads,
+                             void (*on_update)(void *, double, double, double), void *user,
+                             pk_loudness **out);
+
+/* Measure a whole file: *out gets a finished meter, *info (may be NULL) the
+ * stream's facts (strings cleared). */
+pk_status pk_audio_measure(pk_ctx *ctx, const char *path, int threads, pk_loudness **out,
+                           pk_audio_info *info);
+
+/* Where processed audio goes: a WAV/FLAC writer when the output name ends
+ * in .wav or .flac, otherwise a copy of the input with this audio in place
+ * of the original (video and other streams copied, original codec). The
+ * format keeps the source's rate, layout and bit depth (lossy sources give
+ * 24-bit WAV/FLAC); 16-bit output is TPDF-dithered by the writer. */
+typedef struct pk_audio_sink {
+    pk_audio_writer *writer;
+    pk_remux *remux;
+    pk_audio_format fmt;
+    int remuxed;
+} pk_audio_sink;
+
+pk_status pk_audio_sink_open(pk_run *run, const char *in_path, const pk_audio_info *a,
+                             const char *const *tags, pk_output *out, pk_audio_sink *sink);
+pk_status pk_audio_sink_write(pk_audio_sink *sink, const float *x, int64_t frames);
+pk_status pk_audio_sink_close(pk_audio_sink *sink);
+void pk_audio_sink_free(pk_audio_sink *sink);
+
+/* The tags of a source that describe its content (title, artist, ...), not
+ * the technique of the old file (encoder, brands). New array of borrowed
+ * strings; free only the array. NULL when out of memory. */
+const char **pk_audio_content_tags(const char *const *tags);
+
+/* A JSON figure: rounded to 2 decimals, null for NaN or infinity. */
+json_t *pk_audio_figure(double v);
+
+/* ---- plot.c: self-contained SVG plots (PNG through libvips) ------------- */
+typedef struct pk_timeline pk_timeline;
+/* At most `max_points` buckets kept: when full, neighbours merge (maximum
+ * of each), so a 3-hour programme costs the same as a 3-minute one. */
+pk_timeline *pk_timeline_new(int max_points);
+void pk_timeline_add(pk_timeline *t, double time, double momentary, double short_term);
+void pk_timeline_mark(pk_timeline *t, double time, const char *label); /* file boundaries */
+/* Add every point of `src`, shifted by `offset` seconds. */
+void pk_timeline_append(pk_timeline *dst, const pk_timeline *src, double offset);
+void pk_timeline_free(pk_timeline *t);
+/* Write the loudness-over-time plot; target band target +-1 LU. `path`
+ * ending in .png is rasterised with libvips. */
+pk_status pk_plot_loudness(pk_run *run, const char *path, const pk_timeline *t, double target,
+                           double integrated, const char *title);
+/* EQ plot: curve and up to three spectra (dB per PK_EQ_POINTS point). */
+pk_status pk_plot_eq(pk_run *run, const char *path, const double *curve, const double *in_db,
+                     const double *ref_db, const double *out_db);
+
+/* ---- presets.c: delivery targets -------------------------------------- */
+typedef struct pk_loudness_preset {
+    const char *name;
+    double lufs, lufs_mono, true_peak;
+    const char *standard;
+} pk_loudness_preset;
+
+/* The preset table, terminated by a NULL name. */
+extern const pk_loudness_preset pk_loudness_presets[];
+/* Resolve --target: a preset name or a number (LUFS). `channels` picks the
+ * mono figure of presets that have one. *tp gets the preset's true-peak
+ * limit (-1 dBTP for a number). PK_ERR_USAGE for anything else. */
+pk_status pk_loudness_target(pk_ctx *ctx, const char *text, int channels, double *lufs, double *tp,
+                             const char **preset);
 
 #endif
