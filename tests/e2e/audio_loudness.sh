@@ -46,7 +46,8 @@ seq-3341-23-24bit.wav true_peak 0 -0.4 0.2
 EOF
   # Every file at once, in parallel, gives the same figures.
   run_pk loudness --json "$C"/seq-3341-1*.wav
-  expect "several files measured in one run" [ "$rc" -eq 0 ] && [ "$(jq '.results | length' "$out")" -ge 8 ]
+  expect "several files measured in one run: exit 0" [ "$rc" -eq 0 ]
+  expect "several files measured in one run: all records" [ "$(jq '.results | length' "$out")" -ge 8 ]
 else
   skip "EBU loudness test set" "needs \$PK_CORPORA/loudness"
 fi
@@ -75,7 +76,8 @@ expect "5.1 (case 6 levels, loud LFE): I = $(value integrated)" within "$(value 
 expect "5.1 LFE weight 0" within "$(value 'channels[3].weight')" 0 0 0
 ffmpeg -nostdin -v error -f lavfi -i "$(mono 5 -20)" -filter_complex "pan=7.1|BL=c0|SL=c0" -c:a pcm_s24le "$T/71.wav"
 run_pk loudness --json "$T/71.wav"
-expect "7.1 back weight 1.0, side 1.41" within "$(value 'channels[4].weight')" 1 0 0 && within "$(value 'channels[6].weight')" 1.41 0 0
+expect "7.1 back weight 1.0" within "$(value 'channels[4].weight')" 1 0 0
+expect "7.1 side weight 1.41" within "$(value 'channels[6].weight')" 1.41 0 0
 
 # Extreme rates.
 for r in 8000 192000; do
@@ -88,11 +90,14 @@ done
 ffmpeg -nostdin -v error -f lavfi -i "anullsrc=r=48000:cl=stereo:d=5" -c:a pcm_s16le "$T/silence.wav"
 run_pk loudness --json "$T/silence.wav"
 expect "silence: exit 0" [ "$rc" -eq 0 ]
-expect "silence: integrated null, noted below the gate" [ "$(value integrated)" = null ] && grep -q "below the -70 LUFS" "$out"
+expect "silence: integrated null" [ "$(value integrated)" = null ]
+expect "silence: noted below the gate" grep -q "below the -70 LUFS" "$out"
 
 ffmpeg -nostdin -v error -f lavfi -i "$(tone 0.3 -20)" -c:a pcm_s24le "$T/short.wav"
 run_pk loudness --json "$T/short.wav"
-expect "0.3 s: exit 0, no integrated, notes say why" [ "$rc" -eq 0 ] && [ "$(value integrated)" = null ] && grep -q "shorter than one 400 ms" "$out"
+expect "0.3 s: exit 0" [ "$rc" -eq 0 ]
+expect "0.3 s: no integrated" [ "$(value integrated)" = null ]
+expect "0.3 s: the notes say why" grep -q "shorter than one 400 ms" "$out"
 expect "0.3 s: peaks still measured" within "$(value sample_peak)" -20 -0.1 0.1
 
 python3 - "$T/nan.wav" <<'EOF'
@@ -111,7 +116,8 @@ hdr += b'data' + struct.pack('<I', len(data))
 open(sys.argv[1], 'wb').write(hdr + data)
 EOF
 run_pk loudness --json "$T/nan.wav"
-expect "NaN/Inf float WAV: reported" [ "$(value non_finite.nan)" = 2 ] && [ "$(value non_finite.inf)" = 1 ]
+expect "NaN/Inf float WAV: NaN counted" [ "$(value non_finite.nan)" = 2 ]
+expect "NaN/Inf float WAV: Inf counted" [ "$(value non_finite.inf)" = 1 ]
 # A -20 dBFS mono sine reads -23.0 LUFS (one channel, weight 1.0).
 expect "NaN/Inf float WAV: not propagated (I = $(value integrated))" within "$(value integrated)" -23 -0.1 0.1
 expect "NaN/Inf float WAV: first at 1.0 s" within "$(value non_finite.first_time)" 1 0 0
@@ -136,15 +142,18 @@ expect "album integrated pools the blocks ($album_i, want -22.6)" within "$album
 
 # Plot: a self-contained SVG with both curves; PNG through libvips.
 run_pk loudness "$T/lra1.wav" --plot "$T/plot.svg" --target podcast
-expect "plot written" [ "$rc" -eq 0 ] && grep -q "<svg" "$T/plot.svg" && [ "$(grep -c "<polyline" "$T/plot.svg")" -eq 2 ]
+expect "plot: exit 0" [ "$rc" -eq 0 ]
+expect "plot: an SVG with momentary and short-term curves" [ "$(grep -c "<polyline" "$T/plot.svg")" -eq 2 ]
 expect "human output shows the deviation from the target" grep -q "vs target" "$out"
 run_pk loudness "$T/lra1.wav" --plot "$T/plot.png"
-expect "PNG plot" [ "$rc" -eq 0 ] && [ "$(head -c 4 "$T/plot.png" | tail -c 3)" = PNG ]
+expect "PNG plot: exit 0" [ "$rc" -eq 0 ]
+expect "PNG plot: a PNG file" [ "$(head -c 4 "$T/plot.png" | tail -c 3)" = PNG ]
 
 # Errors: one line naming the file, exit 3; other files still measured.
 printf 'not audio' >"$T/bad.wav"
 run_pk loudness "$T/bad.wav" "$T/a.wav"
-expect "bad file: exit 3, the good one still measured" [ "$rc" -eq 3 ] && grep -q "a.wav" "$out"
+expect "bad file: exit 3" [ "$rc" -eq 3 ]
+expect "bad file: the good one still measured" grep -q "a.wav" "$out"
 expect "bad file: named on stderr" grep -q "bad.wav" "$err"
 run_pk loudness --target loud "$T/a.wav"
 expect "unknown preset: usage error" [ "$rc" -eq 2 ]
