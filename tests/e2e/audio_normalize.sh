@@ -130,6 +130,16 @@ ffmpeg -nostdin -v error -f lavfi -i "sine=d=0.3" -c:a pcm_s16le "$T/short.wav"
 run_pk normalize "$T/short.wav" -o "$T/short_out.wav"
 expect "0.3 s: exit 3" [ "$rc" -eq 3 ]
 expect "0.3 s: says too short" grep -q "too short" "$err"
+# Several files without --album: each its own gain (mono gets the podcast's
+# -19 LUFS); a silent one is reported and the others are still written.
+mkdir -p "$T/many"
+ffmpeg -nostdin -v error -i "$T/m_48000_mono.wav" -af volume=-10dB -c:a pcm_s24le "$T/mono_quiet.wav"
+run_pk normalize "$T/silence.wav" "$T/mono_quiet.wav" "$T/quiet.wav" -o "$T/many" --target podcast --json
+expect "several files, one silent: exit 3" [ "$rc" -eq 3 ]
+expect "several files: the silent one named" grep -q "silence.wav" "$err"
+expect "several files: the mono one written" [ -f "$T/many/mono_quiet.wav" ]
+expect "several files: the stereo one written" [ -f "$T/many/quiet.wav" ]
+expect "several files: mono at -19, stereo at -16" [ "$(jq -c '[.results[] | select(.target) | .target]' "$out")" = "[-19,-16]" ]
 run_pk normalize "$T/in16.wav" -o "$T/out16.wav"
 expect "existing output refused without --force" [ "$rc" -eq 4 ]
 run_pk normalize "$T/in16.wav" -o "$T/x.wav" --target loudest
