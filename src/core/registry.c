@@ -9,10 +9,12 @@
 
 extern const pk_op pk_op_probe;
 extern const pk_op pk_op_provenance;
+extern const pk_op pk_op_thumbnail;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
     &pk_op_provenance,
+    &pk_op_thumbnail,
 };
 
 size_t pk_op_count(void)
