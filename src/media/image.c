@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libavformat/avformat.h>
 #include <libraw/libraw.h>
 #include <vips/vips.h>
 
@@ -97,6 +98,34 @@ static int have_heif(void)
     return vips_type_find("VipsOperation", "heifload") != 0;
 }
 
+/* What a file no photo loader reads is, as far as FFmpeg can tell: a
+ * video, an audio file, or NULL (nothing FFmpeg knows either). FFmpeg's
+ * image demuxers ("image2", "png_pipe") do not count: those files are
+ * damaged pictures. */
+static const char *av_kind(const char *path)
+{
+    pk_ctx *scratch;
+    if (pk_ctx_new(&scratch) != PK_OK)
+        return NULL;
+    AVFormatContext *fmt = NULL;
+    const char *kind = NULL;
+    if (pk_ffmpeg_open(scratch, path, &fmt) == PK_OK) {
+        const char *name = fmt->iformat->name;
+        int image_demuxer = strstr(name, "image2") || strstr(name, "_pipe");
+        for (unsigned i = 0; i < fmt->nb_streams && !image_demuxer; i++) {
+            const AVStream *st = fmt->streams[i];
+            if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+                !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+                kind = "a video";
+            else if (st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO && !kind)
+                kind = "an audio file";
+        }
+        avformat_close_input(&fmt);
+    }
+    pk_ctx_free(scratch);
+    return kind;
+}
+
 pk_status pk_image_loader(pk_ctx *ctx, const char *path, const char **loader)
 {
     const char *l = vips_foreign_find_load(path);
@@ -110,6 +139,10 @@ pk_status pk_image_loader(pk_ctx *ctx, const char *path, const char **loader)
                          !strcasecmp(ext, "avif")))
         return pk_fail(ctx, PK_ERR_INPUT, path,
                        "HEIC/AVIF not supported: this libvips was built without heifload");
+    const char *kind = av_kind(path);
+    if (kind)
+        return pk_fail(ctx, PK_ERR_INPUT, path, "not an image: %s%s", kind,
+                       strcmp(kind, "a video") == 0 ? " (video frames are not supported yet)" : "");
     return pk_fail(ctx, PK_ERR_INPUT, path, "not an image postkit reads (unsupported format)");
 }
 

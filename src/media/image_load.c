@@ -267,7 +267,14 @@ pk_status pk_image_thumbnail(pk_ctx *ctx, const char *path, int size, VipsImage 
     if (!head)
         return pk_vips_fail(ctx, PK_ERR_INPUT, path, "not a readable image");
     int icc = pk_vips_usable_icc(head);
+    int cmyk = vips_image_guess_interpretation(head) == VIPS_INTERPRETATION_CMYK;
     g_object_unref(head);
+    if (cmyk) {
+        /* libvips 8.14's thumbnail converts CMYK with its built-in profile
+         * whatever the file carries; the loader uses the file's own. */
+        pk_image_options o = {.max_size = size, .colour = PK_COLOUR_SRGB8, .rgb = 1};
+        return pk_image_load(ctx, path, &o, out);
+    }
     /* libvips' thumbnail: shrink-on-load, alpha premultiplied, upright. */
     VipsImage *t = NULL;
     if (vips_thumbnail(path, &t, size, "height", size, "size", VIPS_SIZE_DOWN, "fail_on", PK_FAIL_ON,
