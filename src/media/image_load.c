@@ -42,15 +42,33 @@ static int longest_side(VipsImage *im)
     return im->Xsize > im->Ysize ? im->Xsize : im->Ysize;
 }
 
-/* Open `path` lazily, shrinking on load where the format allows, at a size
- * no smaller than max_size on the longest side (when given). */
-static pk_status decode(pk_ctx *ctx, const char *path, const pk_image_options *o, VipsImage **out)
+/* Open `path` with a known loader (its class name from pk_image_loader):
+ * libvips' generic open would look for the loader again, which costs as
+ * much as reading a small JPEG's header (every loader sniffs the file). */
+static VipsImage *open_with(const char *loader, const char *path, int page, int fail)
 {
-    const char *loader;
-    pk_status s = pk_image_loader(ctx, path, &loader);
-    if (s != PK_OK)
-        return s;
-    VipsImage *head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    const char *nick = vips_nickname_find(g_type_from_name(loader));
+    VipsImage *im = NULL;
+    if (!nick)
+        return vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    int bad = page > 0 ? vips_call(nick, path, &im, "page", page, "access", VIPS_ACCESS_SEQUENTIAL,
+                                   "fail_on", fail ? PK_FAIL_ON : VIPS_FAIL_ON_NONE, NULL)
+                       : vips_call(nick, path, &im, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                   fail ? PK_FAIL_ON : VIPS_FAIL_ON_NONE, NULL);
+    if (bad && im) {
+        g_object_unref(im);
+        im = NULL;
+    }
+    return im;
+}
+
+/* Open `path` lazily with `loader`, shrinking on load where the format
+ * allows, at a size no smaller than max_size on the longest side (when
+ * given). */
+static pk_status decode(pk_ctx *ctx, const char *path, const char *loader, const pk_image_options *o,
+                        VipsImage **out)
+{
+    VipsImage *head = open_with(loader, path, 0, 0);
     if (!head)
         return pk_vips_fail(ctx, PK_ERR_INPUT, path, "not a readable image");
     int pages = vips_image_get_n_pages(head);
@@ -84,13 +102,8 @@ static pk_status decode(pk_ctx *ctx, const char *path, const pk_image_options *o
         }
         bad = vips_heifload(path, &im, "thumbnail", thumbnail, "page", o->page, "access",
                             VIPS_ACCESS_SEQUENTIAL, "fail_on", PK_FAIL_ON, NULL);
-    } else if (o->page > 0) {
-        im = vips_image_new_from_file(path, "page", o->page, "access", VIPS_ACCESS_SEQUENTIAL,
-                                      "fail_on", PK_FAIL_ON, NULL);
-        bad = !im;
     } else {
-        im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                      PK_FAIL_ON, NULL);
+        im = open_with(loader, path, o->page, 1);
         bad = !im;
     }
     if (bad) {
@@ -214,6 +227,25 @@ vips_failed:
     return pk_vips_fail(ctx, PK_ERR_INTERNAL, path, "image processing failed");
 }
 
+/* Develop or decode, then finish: the body of pk_image_load once the
+ * options are checked. `loader` is NULL for a camera RAW file. */
+static pk_status load(pk_ctx *ctx, const char *path, const char *loader, const pk_image_options *o,
+                      VipsImage **out)
+{
+    VipsImage *im = NULL;
+    pk_status s;
+    if (!loader && o->page > 0)
+        return pk_fail(ctx, PK_ERR_INPUT, path, "has only one page (asked for page %d)", o->page);
+    if (!loader)
+        s = pk_raw_develop(ctx, path, &o->raw, o->colour == PK_COLOUR_LINEAR, o->max_size,
+                           o->keep_orientation, &im);
+    else
+        s = decode(ctx, path, loader, o, &im);
+    if (s != PK_OK)
+        return s;
+    return finish(ctx, path, o, !loader, im, out);
+}
+
 pk_status pk_image_load(pk_ctx *ctx, const char *path, const pk_image_options *opts, VipsImage **out)
 {
     static const pk_image_options defaults;
@@ -226,62 +258,30 @@ pk_status pk_image_load(pk_ctx *ctx, const char *path, const pk_image_options *o
         s = pk_check_input_file(ctx, path, NULL);
     if (s != PK_OK)
         return s;
-    VipsImage *im = NULL;
-    int raw = pk_has_raw_extension(path);
-    if (raw && o->page > 0)
-        return pk_fail(ctx, PK_ERR_INPUT, path, "has only one page (asked for page %d)", o->page);
-    if (raw)
-        s = pk_raw_develop(ctx, path, &o->raw, o->colour == PK_COLOUR_LINEAR, o->max_size,
-                           o->keep_orientation, &im);
-    else
-        s = decode(ctx, path, o, &im);
-    if (s != PK_OK)
+    const char *loader = NULL;
+    if (!pk_has_raw_extension(path) && (s = pk_image_loader(ctx, path, &loader)) != PK_OK)
         return s;
-    return finish(ctx, path, o, raw, im, out);
+    return load(ctx, path, loader, o, out);
 }
 
-pk_status pk_image_thumbnail(pk_ctx *ctx, const char *path, int size, VipsImage **out)
+/* libvips' thumbnail, for what the loader path does not cover: pyramids
+ * (TIFF, JPEG 2000) pick their nearest level. */
+static pk_status vips_thumb(pk_ctx *ctx, const char *path, const char *loader, int size,
+                            VipsImage **out)
 {
-    if (size < 1)
-        return pk_fail(ctx, PK_ERR_USAGE, path, "thumbnail size must be at least 1 pixel");
-    pk_status s = pk_check_input_file(ctx, path, NULL);
-    if (s != PK_OK)
-        return s;
-    if (pk_has_raw_extension(path)) {
-        VipsImage *preview = NULL;
-        if ((s = pk_raw_preview(ctx, path, size, &preview)) != PK_OK)
-            return s;
-        if (preview) {
-            *out = preview;
-            return PK_OK;
-        }
-        pk_image_options o = {.max_size = size, .colour = PK_COLOUR_SRGB8, .rgb = 1};
-        return pk_image_load(ctx, path, &o, out);
-    }
-    const char *loader;
-    if ((s = pk_image_loader(ctx, path, &loader)) != PK_OK)
-        return s;
     /* An embedded profile is used only when it fits (greyscale JPEGs with
      * an RGB profile exist); without one, sRGB needs no ICC transform. */
-    VipsImage *head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *head = open_with(loader, path, 0, 0);
     if (!head)
         return pk_vips_fail(ctx, PK_ERR_INPUT, path, "not a readable image");
     int icc = pk_vips_usable_icc(head);
-    int cmyk = vips_image_guess_interpretation(head) == VIPS_INTERPRETATION_CMYK;
     g_object_unref(head);
-    if (cmyk) {
-        /* libvips 8.14's thumbnail converts CMYK with its built-in profile
-         * whatever the file carries; the loader uses the file's own. */
-        pk_image_options o = {.max_size = size, .colour = PK_COLOUR_SRGB8, .rgb = 1};
-        return pk_image_load(ctx, path, &o, out);
-    }
-    /* libvips' thumbnail: shrink-on-load, alpha premultiplied, upright. */
     VipsImage *t = NULL;
     if (vips_thumbnail(path, &t, size, "height", size, "size", VIPS_SIZE_DOWN, "fail_on", PK_FAIL_ON,
                        icc ? "export_profile" : NULL, "srgb", NULL))
         return pk_vips_fail(ctx, PK_ERR_INPUT, path, "not a readable image");
-    /* Grey pictures (and CMYK ones without a profile) become sRGB too;
-     * decoding happens here, where damage shows. */
+    /* Grey pictures become sRGB too; decoding happens here, where damage
+     * shows. */
     VipsImage *srgb = NULL, *fixed = NULL;
     if (vips_colourspace(t, &srgb, VIPS_INTERPRETATION_sRGB, NULL)) {
         g_object_unref(t);
@@ -298,4 +298,34 @@ pk_status pk_image_thumbnail(pk_ctx *ctx, const char *path, int size, VipsImage 
         vips_image_remove(fixed, VIPS_META_ICC_NAME);
     *out = fixed;
     return PK_OK;
+}
+
+pk_status pk_image_thumbnail(pk_ctx *ctx, const char *path, int size, VipsImage **out)
+{
+    if (size < 1)
+        return pk_fail(ctx, PK_ERR_USAGE, path, "thumbnail size must be at least 1 pixel");
+    pk_status s = pk_check_input_file(ctx, path, NULL);
+    if (s != PK_OK)
+        return s;
+    pk_image_options o = {.max_size = size, .colour = PK_COLOUR_SRGB8, .rgb = 1};
+    if (pk_has_raw_extension(path)) {
+        VipsImage *preview = NULL;
+        if ((s = pk_raw_preview(ctx, path, size, &preview)) != PK_OK)
+            return s;
+        if (preview) {
+            *out = preview;
+            return PK_OK;
+        }
+        return load(ctx, path, NULL, &o, out);
+    }
+    const char *loader;
+    if ((s = pk_image_loader(ctx, path, &loader)) != PK_OK)
+        return s;
+    if (strstr(loader, "Tiff") || strstr(loader, "Jp2k"))
+        return vips_thumb(ctx, path, loader, size, out);
+    /* The loader path is libvips' thumbnail recipe (shrink-on-load,
+     * premultiplied Lanczos, ICC to sRGB, upright) without looking for the
+     * loader twice more, and it converts CMYK through the file's own
+     * profile where libvips 8.14's thumbnail uses its built-in one. */
+    return load(ctx, path, loader, &o, out);
 }
