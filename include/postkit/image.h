@@ -127,9 +127,12 @@ pk_status pk_image_load(pk_ctx *ctx, const char *path, const pk_image_options *o
 /* The fastest correct thumbnail of `path`: longest side `size` pixels (a
  * smaller picture is not enlarged), rotated upright, 8-bit sRGB with 3 bands
  * (+ alpha when the file has one), converted through an embedded ICC
- * profile. Decoding shrinks on load (libvips thumbnail). A camera RAW file
- * gives its embedded preview when that is at least `size` on its longest
- * side, else a half-size develop. The first page of a multi-page file.
+ * profile (one that does not fit the pixels is ignored with a warning).
+ * Decoding shrinks on load as libvips' thumbnail does (JPEG DCT scaling,
+ * WebP scaled decode, HEIC thumbnail, TIFF/JPEG 2000 pyramid levels), then
+ * a premultiplied Lanczos resize. A camera RAW file gives its embedded
+ * preview when that is at least `size` on its longest side, else a
+ * half-size develop. The first page of a multi-page file.
  *
  * On success *out is a new in-memory reference (g_object_unref). Errors as
  * for pk_image_load; PK_ERR_USAGE when size < 1. */

@@ -54,8 +54,9 @@ static int photo_loader(const char *loader)
 {
     static const char *const ok[] = {"Jpeg", "Png", "Webp", "Tiff", "Heif", "Gif",
                                      "Jp2k", "Jxl", "Rad", "Ppm", "Openexr"};
+    /* Case-insensitive: libvips 8.14 reads GIF with "VipsForeignLoadNsgif". */
     for (size_t i = 0; i < PK_ARRAY_LEN(ok); i++)
-        if (strstr(loader, ok[i]))
+        if (strcasestr(loader, ok[i]))
             return 1;
     return 0;
 }

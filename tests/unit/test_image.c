@@ -579,6 +579,23 @@ static void test_pages(void **state)
     o.page = 2;
     assert_int_equal(pk_image_load(f->ctx, path, &o, &im), PK_ERR_INPUT);
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "2 pages"));
+    /* An animated GIF: the first frame by default, thumbnails too. */
+    const char *gif = in_dir(f, "anim.gif");
+    save(typed, gif);
+    assert_int_equal(pk_image_load(f->ctx, gif, NULL, &im), PK_OK);
+    assert_int_equal(im->Ysize, 10);
+    pixel(im, 5, 5, p, 3);
+    assert_true(p[0] < 5);
+    g_object_unref(im);
+    o.page = 1;
+    assert_int_equal(pk_image_load(f->ctx, gif, &o, &im), PK_OK);
+    pixel(im, 5, 5, p, 3);
+    assert_true(p[0] > 250);
+    g_object_unref(im);
+    assert_int_equal(pk_image_thumbnail(f->ctx, gif, 8, &im), PK_OK);
+    assert_int_equal(im->Xsize, 8);
+    assert_int_equal(im->Ysize, 4);
+    g_object_unref(im);
     g_object_unref(typed);
     g_object_unref(both);
     g_object_unref(black);
@@ -627,6 +644,52 @@ static void test_save_formats(void **state)
     assert_int_equal(pk_image_save(f->ctx, im, "/nonexistent-dir/x", "jpeg", &named), PK_ERR_OUTPUT);
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "final.jpg"));
     g_object_unref(im);
+}
+
+/* Saving keeps EXIF and XMP unless asked not to; a picture turned upright
+ * is saved with orientation 1. */
+static void test_save_metadata(void **state)
+{
+    fixture *f = *state;
+    if (!have_tool("exiftool"))
+        skip();
+    VipsImage *up = upright_marker(), *stored = stored_for(up, 6);
+    const char *src = in_dir(f, "meta.jpg");
+    save(stored, src);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "exiftool -q -overwrite_original -n -Orientation=6 -Artist='Ada Lovelace' -XMP-dc:Creator='Ada' '%s'",
+             src);
+    assert_int_equal(system(cmd), 0);
+    VipsImage *im;
+    assert_int_equal(pk_image_load(f->ctx, src, NULL, &im), PK_OK);
+    char kept[256], stripped[256];
+    snprintf(kept, sizeof kept, "%s/meta-kept", f->dir);
+    snprintf(stripped, sizeof stripped, "%s/meta-stripped", f->dir);
+    assert_int_equal(pk_image_save(f->ctx, im, kept, "jpeg", NULL), PK_OK);
+    pk_image_save_options strip = {.strip_metadata = 1};
+    assert_int_equal(pk_image_save(f->ctx, im, stripped, "jpeg", &strip), PK_OK);
+    g_object_unref(im);
+    snprintf(cmd, sizeof cmd, "exiftool -s3 -n -Artist -Orientation -XMP-dc:Creator '%s' > '%s/tags.txt'", kept, f->dir);
+    assert_int_equal(system(cmd), 0);
+    FILE *fp = fopen(in_dir(f, "tags.txt"), "r");
+    char tags[256] = "";
+    size_t n = fread(tags, 1, sizeof tags - 1, fp);
+    tags[n] = '\0';
+    fclose(fp);
+    print_message("kept tags: %s", tags);
+    assert_string_equal(tags, "Ada Lovelace\n1\nAda\n");
+    snprintf(cmd, sizeof cmd, "exiftool -s3 -Artist -XMP-dc:Creator '%s' | grep -q .", stripped);
+    assert_int_not_equal(system(cmd), 0);
+    /* The kept file reads back upright, once. */
+    assert_int_equal(pk_image_load(f->ctx, kept, NULL, &im), PK_OK);
+    assert_int_equal(im->Xsize, 60);
+    double p[3];
+    pixel(im, 8, 8, p, 3);
+    assert_true(p[0] > 200 && p[2] < 60);
+    g_object_unref(im);
+    g_object_unref(stored);
+    g_object_unref(up);
 }
 
 /* ---- damage --------------------------------------------------------------- */
@@ -863,6 +926,7 @@ int main(void)
         TEST(test_max_size),
         TEST(test_pages),
         TEST(test_save_formats),
+        TEST(test_save_metadata),
         TEST(test_damaged),
         TEST(test_raw_develop),
     };
