@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <exempi/xmp.h>
 #include <libavutil/log.h>
 #include <vips/vips.h>
 
@@ -14,15 +15,30 @@
 const char *pk_version(void) { return PK_VERSION; }
 const char *pk_git_revision(void) { return PK_GIT_REVISION; }
 
+/* libvips' warnings ("error in tile 0 x 24") go to stderr through GLib; the
+ * failure they belong to is reported by postkit, one line naming the file. */
+static void drop_glib_message(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                              gpointer user)
+{
+    (void)domain, (void)level, (void)message, (void)user;
+}
+
 pk_status pk_init(const char *argv0)
 {
-    /* FFmpeg prints to stderr by default; postkit reports errors itself,
-     * one line per file. POSTKIT_DEBUG=1 shows FFmpeg's own messages. */
+    /* FFmpeg and libvips print to stderr by default; postkit reports errors
+     * itself, one line per file. POSTKIT_DEBUG=1 shows their own messages. */
     const char *debug = getenv("POSTKIT_DEBUG");
-    av_log_set_level(debug && *debug && *debug != '0' ? AV_LOG_VERBOSE : AV_LOG_QUIET);
+    int verbose = debug && *debug && *debug != '0';
+    av_log_set_level(verbose ? AV_LOG_VERBOSE : AV_LOG_QUIET);
     pk_ffmpeg_install_log();
     if (VIPS_INIT(argv0 ? argv0 : "postkit") != 0)
         return PK_ERR_INTERNAL;
+    /* Exempi (XMP) keeps process-wide tables: set up once, here. */
+    if (!xmp_init())
+        return PK_ERR_INTERNAL;
+    if (!verbose)
+        g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+                          drop_glib_message, NULL);
     /* libvips' operation cache holds decoded images between calls; postkit
      * streams each file once, so the cache only costs memory. */
     vips_cache_set_max(0);
@@ -31,5 +47,6 @@ pk_status pk_init(const char *argv0)
 
 void pk_shutdown(void)
 {
+    xmp_terminate();
     vips_shutdown();
 }

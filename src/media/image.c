@@ -13,7 +13,10 @@
 
 #include <lcms2.h>
 #include <libexif/exif-data.h>
+#include <exempi/xmp.h>
+#include <exempi/xmpconsts.h>
 #include <libraw/libraw.h>
+#include <stdlib.h>
 #include <vips/vips.h>
 
 /* Extensions of camera RAW formats LibRaw reads. A DNG or a Canon CR2 is
@@ -31,19 +34,64 @@ static const char *extension(const char *path)
     return dot ? dot + 1 : "";
 }
 
-int pk_is_camera_raw(const char *path)
+/* LibRaw reports damaged data through a callback whose default prints to
+ * stderr; postkit keeps the first report and fails the file with it. */
+typedef struct raw_damage {
+    int seen;
+    int offset; /* < 0: the file ended early */
+} raw_damage;
+
+static void raw_data_error(void *user, const char *file, const int offset)
+{
+    (void)file;
+    raw_damage *d = user;
+    if (!d->seen) {
+        d->seen = 1;
+        d->offset = offset;
+    }
+}
+
+static void raw_memory_error(void *user, const char *file, const char *where)
+{
+    (void)user, (void)file, (void)where; /* LibRaw then fails with an error code */
+}
+
+/* Open a camera RAW file with LibRaw's stderr reports captured in `damage`.
+ * Returns LibRaw's status; the caller closes *out with libraw_close() when
+ * it is not NULL. */
+static int raw_open(const char *path, raw_damage *damage, libraw_data_t **out)
+{
+    *out = libraw_init(0);
+    if (!*out)
+        return LIBRAW_UNSUFFICIENT_MEMORY;
+    libraw_set_dataerror_handler(*out, raw_data_error, damage);
+    libraw_set_memerror_handler(*out, raw_memory_error, NULL);
+    return libraw_open_file(*out, path);
+}
+
+int pk_has_raw_extension(const char *path)
 {
     const char *ext = extension(path);
-    int known = 0;
-    for (size_t i = 0; i < PK_ARRAY_LEN(raw_extensions) && !known; i++)
-        known = strcasecmp(ext, raw_extensions[i]) == 0;
-    if (!known)
+    for (size_t i = 0; i < PK_ARRAY_LEN(raw_extensions); i++)
+        if (strcasecmp(ext, raw_extensions[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void raw_close(libraw_data_t *lr)
+{
+    if (lr)
+        libraw_close(lr);
+}
+
+int pk_is_camera_raw(const char *path)
+{
+    if (!pk_has_raw_extension(path))
         return 0;
-    libraw_data_t *lr = libraw_init(0);
-    if (!lr)
-        return 0;
-    int ok = libraw_open_file(lr, path) == LIBRAW_SUCCESS;
-    libraw_close(lr);
+    raw_damage damage = {0, 0};
+    libraw_data_t *lr;
+    int ok = raw_open(path, &damage, &lr) == LIBRAW_SUCCESS;
+    raw_close(lr);
     return ok;
 }
 
@@ -168,9 +216,26 @@ static double gps_coordinate(ExifData *ed, ExifTag value_tag, ExifTag ref_tag)
     return v;
 }
 
+/* Parse an EXIF blob. libexif wants the JPEG APP1 form ("Exif\0\0" and the
+ * TIFF structure); WebP, PNG and HEIF carry the bare TIFF structure, which
+ * gets the header put in front. The caller frees the result. */
+static ExifData *exif_parse(const void *blob, size_t len)
+{
+    if (len < 4 || (memcmp(blob, "II*\0", 4) != 0 && memcmp(blob, "MM\0*", 4) != 0))
+        return exif_data_new_from_data(blob, (unsigned)len);
+    unsigned char *app1 = malloc(len + 6);
+    if (!app1)
+        return NULL;
+    memcpy(app1, "Exif\0\0", 6);
+    memcpy(app1 + 6, blob, len);
+    ExifData *ed = exif_data_new_from_data(app1, (unsigned)(len + 6));
+    free(app1);
+    return ed;
+}
+
 static void exif_into(json_t *img, const void *blob, size_t len)
 {
-    ExifData *ed = exif_data_new_from_data(blob, (unsigned)len);
+    ExifData *ed = exif_parse(blob, len);
     if (!ed)
         return;
     char buf[256];
@@ -218,6 +283,75 @@ static void exif_into(json_t *img, const void *blob, size_t len)
         json_object_set_new(img, "gps", gps);
     }
     exif_data_unref(ed);
+}
+
+/* ---- XMP ---------------------------------------------------------------- */
+
+/* A property's value with surrounding blanks removed into `buf`; "" when
+ * absent. */
+static const char *xmp_text(XmpPtr xmp, const char *ns, const char *name, XmpStringPtr tmp,
+                            char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!xmp_get_property(xmp, ns, name, tmp, NULL))
+        return buf;
+    const char *v = xmp_string_cstr(tmp);
+    while (isspace((unsigned char)*v))
+        v++;
+    snprintf(buf, size, "%s", v);
+    size_t n = strlen(buf);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* Photos exported by editors (PNG, TIFF, WebP) often name the camera only in
+ * their XMP packet. Fill in what EXIF did not say; EXIF wins where both do. */
+static void xmp_into(json_t *img, const void *blob, size_t len)
+{
+    XmpPtr xmp = xmp_new(blob, len);
+    XmpStringPtr tmp = xmp_string_new();
+    if (!xmp || !tmp) {
+        if (xmp)
+            xmp_free(xmp);
+        if (tmp)
+            xmp_string_free(tmp);
+        return;
+    }
+    static const struct {
+        const char *ns;
+        const char *prop;
+        const char *key;
+    } camera[] = {
+        {NS_TIFF, "Make", "make"},
+        {NS_TIFF, "Model", "model"},
+        {NS_EXIF_AUX, "Lens", "lens"},
+        {NS_EXIF_AUX, "SerialNumber", "serial"},
+    };
+    json_t *cam = json_object_get(img, "camera");
+    json_t *fresh = cam ? NULL : json_object();
+    if (fresh)
+        cam = fresh;
+    char buf[256];
+    for (size_t i = 0; i < PK_ARRAY_LEN(camera); i++) {
+        if (json_object_get(cam, camera[i].key))
+            continue;
+        pk_json_set_str(cam, camera[i].key,
+                        xmp_text(xmp, camera[i].ns, camera[i].prop, tmp, buf, sizeof buf));
+    }
+    if (fresh && json_object_size(fresh))
+        json_object_set_new(img, "camera", fresh);
+    else if (fresh)
+        json_decref(fresh);
+    /* XMP dates are ISO 8601 already. */
+    if (!json_object_get(img, "captured")) {
+        xmp_text(xmp, NS_EXIF, "DateTimeOriginal", tmp, buf, sizeof buf);
+        if (!buf[0])
+            xmp_text(xmp, NS_XAP, "CreateDate", tmp, buf, sizeof buf);
+        pk_json_set_str(img, "captured", buf);
+    }
+    xmp_string_free(tmp);
+    xmp_free(xmp);
 }
 
 /* ---- ICC ---------------------------------------------------------------- */
@@ -274,25 +408,52 @@ static pk_status verify_decode(pk_ctx *ctx, const char *path, const char *loader
     return PK_OK;
 }
 
-static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
+/* Decode the sensor data (LibRaw's unpack) so a truncated or corrupt RAW is
+ * caught; afterwards color.maximum is the range the data really uses. */
+static pk_status raw_verify(pk_ctx *ctx, const char *path, libraw_data_t *lr, raw_damage *damage)
 {
-    libraw_data_t *lr = libraw_init(0);
-    if (!lr)
-        return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
-    int rc = libraw_open_file(lr, path);
+    int rc = libraw_unpack(lr);
+    if (damage->seen && damage->offset < 0)
+        return pk_fail(ctx, PK_ERR_INPUT, path, "truncated camera RAW file (the data ends early)");
+    if (damage->seen)
+        return pk_fail(ctx, PK_ERR_INPUT, path, "corrupt camera RAW file (bad data at byte %d)",
+                       damage->offset);
+    if (rc != LIBRAW_SUCCESS)
+        return pk_fail(ctx, PK_ERR_INPUT, path, "corrupt or truncated camera RAW file (%s)",
+                       libraw_strerror(rc));
+    return PK_OK;
+}
+
+/* Probe a camera RAW file. `bit_depth` is reported only with `verify`: the
+ * range the sensor data uses is known once it is decoded (before, LibRaw
+ * only has the container's nominal range, e.g. 12 bits for a 10-bit CRW). */
+static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec, int verify)
+{
+    raw_damage damage = {0, 0};
+    libraw_data_t *lr;
+    int rc = raw_open(path, &damage, &lr);
     if (rc != LIBRAW_SUCCESS) {
-        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path, "unreadable camera RAW file (%s)", libraw_strerror(rc));
-        libraw_close(lr);
+        pk_status s = rc == LIBRAW_UNSUFFICIENT_MEMORY
+                          ? pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory")
+                          : pk_fail(ctx, PK_ERR_INPUT, path, "not a camera RAW file LibRaw can read (%s)",
+                                    libraw_strerror(rc));
+        if (lr)
+            libraw_close(lr);
         return s;
+    }
+    if (verify) {
+        pk_status s = raw_verify(ctx, path, lr, &damage);
+        if (s != PK_OK) {
+            libraw_close(lr);
+            return s;
+        }
     }
     json_object_set_new(rec, "type", json_string("photo"));
     json_t *img = json_object();
     json_object_set_new(img, "format", json_string("raw"));
-    json_object_set_new(img, "width", json_integer(lr->sizes.iwidth ? lr->sizes.width : lr->sizes.raw_width));
-    json_object_set_new(img, "height", json_integer(lr->sizes.height));
     json_object_set_new(img, "raw_width", json_integer(lr->sizes.raw_width));
     json_object_set_new(img, "raw_height", json_integer(lr->sizes.raw_height));
-    if (lr->color.maximum > 0)
+    if (verify && lr->color.maximum > 0)
         json_object_set_new(img, "bit_depth", json_integer((json_int_t)ceil(log2((double)lr->color.maximum + 1))));
     json_t *cam = json_object();
     pk_json_set_str(cam, "make", lr->idata.make);
@@ -322,6 +483,17 @@ static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
     static const int flip_to_exif[8] = {1, 2, 4, 3, 5, 8, 6, 7};
     int flip = lr->sizes.flip;
     json_object_set_new(img, "orientation", json_integer(flip >= 0 && flip < 8 ? flip_to_exif[flip] : 1));
+    /* The developed picture's size: sensors with non-square pixels (Kodak
+     * DC120: 848 wide, 1.53:1) are stretched, as every RAW developer does.
+     * LibRaw computes it (last: it spoils the sizes for a later decode); it
+     * swaps the sides for a portrait flip, which the orientation says already. */
+    int w = lr->sizes.width, h = lr->sizes.height;
+    if (libraw_adjust_sizes_info_only(lr) == LIBRAW_SUCCESS && lr->sizes.iwidth && lr->sizes.iheight) {
+        w = (flip & 4) ? lr->sizes.iheight : lr->sizes.iwidth;
+        h = (flip & 4) ? lr->sizes.iwidth : lr->sizes.iheight;
+    }
+    json_object_set_new(img, "width", json_integer(w));
+    json_object_set_new(img, "height", json_integer(h));
     json_object_set_new(rec, "image", img);
     libraw_close(lr);
     return PK_OK;
@@ -329,8 +501,8 @@ static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
 
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
 {
-    if (pk_is_camera_raw(path))
-        return probe_raw(ctx, path, rec);
+    if (pk_has_raw_extension(path))
+        return probe_raw(ctx, path, rec, verify);
     const char *loader = vips_foreign_find_load(path);
     char why[256];
     if (!loader)
@@ -374,7 +546,11 @@ pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
     if (vips_image_get_typeof(im, VIPS_META_EXIF_NAME) &&
         vips_image_get_blob(im, VIPS_META_EXIF_NAME, &blob, &len) == 0)
         exif_into(img, blob, len);
-    json_object_set_new(img, "xmp", json_boolean(vips_image_get_typeof(im, VIPS_META_XMP_NAME) != 0));
+    int has_xmp = vips_image_get_typeof(im, VIPS_META_XMP_NAME) &&
+                  vips_image_get_blob(im, VIPS_META_XMP_NAME, &blob, &len) == 0;
+    if (has_xmp)
+        xmp_into(img, blob, len);
+    json_object_set_new(img, "xmp", json_boolean(has_xmp));
     json_object_set_new(rec, "image", img);
     g_object_unref(im);
     return verify ? verify_decode(ctx, path, loader) : PK_OK;

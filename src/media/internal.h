@@ -31,12 +31,17 @@ pk_status pk_check_truncation(pk_ctx *ctx, const char *path, struct AVFormatCont
 /* Is `path` a camera RAW file (by LibRaw's reading of it)? Cheap: extension
  * first, then LibRaw's header parser. */
 int pk_is_camera_raw(const char *path);
+/* Does the file name end with a camera RAW extension (.CR2, .NEF, ...)? Such
+ * a file is LibRaw's to judge: a DNG or CR2 is also a TIFF whose small
+ * embedded preview libvips would report instead of the picture. */
+int pk_has_raw_extension(const char *path);
 /* Which kind of file is this, by content: 1 image (libvips or LibRaw can
  * read it), 0 anything else (try FFmpeg). */
 int pk_is_image(const char *path);
 /* Fill `rec` with image facts: dimensions, bands, bit depth, colour space,
- * orientation, ICC, camera metadata. With `verify`, decode at reduced size
- * to detect truncated or corrupt pictures. */
+ * orientation, ICC, camera metadata (EXIF, else XMP). With `verify`, decode
+ * (at reduced size where the format allows) to detect truncated or corrupt
+ * pictures. A file with a camera RAW extension is read by LibRaw only. */
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify);
 
 #endif

@@ -197,7 +197,7 @@ pk_status pk_probe_record(pk_ctx *ctx, const char *path, int verify, json_t **ou
     json_t *rec = json_object();
     json_object_set_new(rec, "path", pk_json_string(path));
     json_object_set_new(rec, "size", json_integer((json_int_t)st.st_size));
-    if (pk_is_image(path))
+    if (pk_has_raw_extension(path) || pk_is_image(path))
         s = pk_image_probe(ctx, path, rec, verify);
     else
         s = probe_av(ctx, path, rec);
