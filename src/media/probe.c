@@ -313,8 +313,10 @@ static void print_stream(const json_t *s, FILE *out)
         if (layout)
             n += snprintf(line + n, sizeof line - (size_t)n, ", %s", layout);
         else
-            n += snprintf(line + n, sizeof line - (size_t)n, ", %lld channels",
-                          (long long)json_integer_value(json_object_get(s, "channels")));
+        {
+            long long ch = (long long)json_integer_value(json_object_get(s, "channels"));
+            n += snprintf(line + n, sizeof line - (size_t)n, ", %lld channel%s", ch, ch == 1 ? "" : "s");
+        }
     }
     if (json_object_get(s, "bit_depth"))
         n += snprintf(line + n, sizeof line - (size_t)n, ", %lld-bit",
