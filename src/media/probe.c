@@ -377,7 +377,8 @@ static void probe_print(const json_t *rec, FILE *out)
 
 static const pk_param_spec probe_params[] = {
     {.name = "verify", .type = PK_PARAM_BOOL, .defval = "yes",
-     .help = "decode photos at reduced size to catch truncated or corrupt files"},
+     .help = "decode photos (at reduced size where the format allows) to catch truncated or "
+             "corrupt files"},
     {.name = NULL},
 };
 
