@@ -305,17 +305,14 @@ static const char *xmp_text(XmpPtr xmp, const char *ns, const char *name, XmpStr
     return buf;
 }
 
-/* Photos exported by editors (PNG, TIFF, WebP) often name the camera only in
- * their XMP packet. Fill in what EXIF did not say; EXIF wins where both do. */
-static void xmp_into(json_t *img, const void *blob, size_t len)
+/* Fill in from an XMP packet what EXIF did not say; EXIF wins where both
+ * do. Takes ownership of `xmp` (NULL is fine). */
+static void xmp_fill(json_t *img, XmpPtr xmp)
 {
-    XmpPtr xmp = xmp_new(blob, len);
-    XmpStringPtr tmp = xmp_string_new();
+    XmpStringPtr tmp = xmp ? xmp_string_new() : NULL;
     if (!xmp || !tmp) {
         if (xmp)
             xmp_free(xmp);
-        if (tmp)
-            xmp_string_free(tmp);
         return;
     }
     static const struct {
@@ -352,6 +349,27 @@ static void xmp_into(json_t *img, const void *blob, size_t len)
     }
     xmp_string_free(tmp);
     xmp_free(xmp);
+}
+
+/* Photos exported by editors (PNG, TIFF, WebP) often name the camera only in
+ * their XMP packet. */
+static void xmp_into(json_t *img, const void *blob, size_t len)
+{
+    xmp_fill(img, xmp_new(blob, len));
+}
+
+/* A TIFF keeps the camera's tags in its own directories, which libvips does
+ * not hand over as an EXIF blob. Exempi's TIFF handler reads those
+ * directories (not the pixels) and reconciles them into XMP. Only for TIFF:
+ * other handlers of Exempi print to stderr on files they dislike. */
+static void tiff_tags_into(json_t *img, const char *path)
+{
+    XmpFilePtr f = xmp_files_open_new(path, XMP_OPEN_READ);
+    if (!f)
+        return;
+    xmp_fill(img, xmp_files_get_new_xmp(f));
+    xmp_files_close(f, XMP_CLOSE_NOOPTION);
+    xmp_files_free(f);
 }
 
 /* ---- ICC ---------------------------------------------------------------- */
@@ -550,6 +568,8 @@ pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
                   vips_image_get_blob(im, VIPS_META_XMP_NAME, &blob, &len) == 0;
     if (has_xmp)
         xmp_into(img, blob, len);
+    if (strstr(loader, "Tiff") && (!json_object_get(img, "camera") || !json_object_get(img, "captured")))
+        tiff_tags_into(img, path);
     json_object_set_new(img, "xmp", json_boolean(has_xmp));
     json_object_set_new(rec, "image", img);
     g_object_unref(im);
