@@ -340,11 +340,18 @@ static void xmp_fill(json_t *img, XmpPtr xmp)
         json_object_set_new(img, "camera", fresh);
     else if (fresh)
         json_decref(fresh);
-    /* XMP dates are ISO 8601 already. */
+    /* XMP dates are ISO 8601 already, but may leave out zero seconds
+     * ("2024-07-03T07:30"); EXIF's always has them, so add them back for
+     * one form whatever the source. */
     if (!json_object_get(img, "captured")) {
         xmp_text(xmp, NS_EXIF, "DateTimeOriginal", tmp, buf, sizeof buf);
         if (!buf[0])
             xmp_text(xmp, NS_XAP, "CreateDate", tmp, buf, sizeof buf);
+        size_t n = strlen(buf);
+        if (n >= 16 && buf[10] == 'T' && buf[13] == ':' && buf[16] != ':' && n + 3 < sizeof buf) {
+            memmove(buf + 19, buf + 16, n - 16 + 1);
+            memcpy(buf + 16, ":00", 3);
+        }
         pk_json_set_str(img, "captured", buf);
     }
     xmp_string_free(tmp);
