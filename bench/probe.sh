@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by bench/run, which reads these
 # bench/probe.sh — `postkit probe --json` over every media file of the
 # corpora in one invocation, against ffprobe the way it is used: one process
 # per file, in a shell loop; and ffprobe two at a time (xargs -P2) as the
@@ -43,6 +44,6 @@ SH
   echo "  postkit refuses $refused of them (damaged or not media)"
 }
 
-postkit_cmd="bash $BENCH_WORK/postkit.sh"
+postkit_cmd="bash '$BENCH_WORK/postkit.sh'"
 peer_names=("ffprobe, one process per file" "ffprobe, xargs -P2")
-peer_cmds=("bash $BENCH_WORK/ffprobe-loop.sh" "bash $BENCH_WORK/ffprobe-xargs.sh")
+peer_cmds=("bash '$BENCH_WORK/ffprobe-loop.sh'" "bash '$BENCH_WORK/ffprobe-xargs.sh'")
