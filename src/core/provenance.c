@@ -9,11 +9,13 @@
  */
 #include "core/internal.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PROVENANCE_FORMAT 1
 
@@ -213,14 +215,29 @@ pk_status pk_provenance_read(pk_ctx *ctx, const char *path, json_t **out)
         return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
     struct stat st;
     if (stat(sidecar, &st) != 0) {
-        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path,
-                              "has no provenance record (%s is missing; was it written by postkit?)",
-                              sidecar);
+        /* No record: say first what is wrong with the file itself. */
+        pk_status s = strcmp(sidecar, path) == 0 || access(path, F_OK) == 0
+                          ? PK_OK
+                          : pk_check_input_file(ctx, path, NULL);
+        if (s == PK_OK && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            s = pk_fail(ctx, PK_ERR_INPUT, path, "is a directory, not a file written by postkit");
+        if (s == PK_OK)
+            s = pk_fail(ctx, PK_ERR_INPUT, path,
+                        "has no provenance record (%s is missing; was it written by postkit?)",
+                        sidecar);
+        free(sidecar);
+        return s;
+    }
+    FILE *fp = fopen(sidecar, "rb");
+    if (!fp) {
+        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path, "cannot open its provenance record %s: %s",
+                              sidecar, strerror(errno));
         free(sidecar);
         return s;
     }
     json_error_t err;
-    json_t *rec = json_load_file(sidecar, 0, &err);
+    json_t *rec = json_loadf(fp, 0, &err);
+    fclose(fp);
     if (!rec || !json_is_object(rec) || !json_object_get(rec, "postkit_provenance")) {
         pk_status s = pk_fail(ctx, PK_ERR_INPUT, sidecar, "not a postkit provenance record%s%s",
                               rec ? "" : ": ", rec ? "" : err.text);
