@@ -9,6 +9,7 @@
  *                                          locations (see gen_rows)
  * Prints one line per measure: name, median ms, mean ms.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <ctype.h>
@@ -432,6 +433,7 @@ static int gen_rows(pk_ctx *ctx, const char *path, int64_t rows)
         m.lens = a.cam && a.cam->lens[0] ? a.cam->lens : NULL;
         m.width = a.w;
         m.height = a.h;
+        m.duration = a.duration > 0 ? a.duration : NAN;
         st = pk_catalog_fts_set(db, loc, name, folder, a.type, &m);
         if (st == PK_OK && i % 50000 == 0) {
             st = pk_db_commit(db);

@@ -158,6 +158,54 @@ static void add_date(column_text *c, const char *when)
     add_word(c, words);
 }
 
+/* Bucket bounds: the values people filter by (HD, 4K, a minute...) are
+ * bounds, so a typical filter's candidates all pass its exact check. */
+static const double size_bounds[] = {0, 640, 1080, 1280, 1920, 2160, 2560, 3840, 4000, 5000, 6000, 7000, 8000, 10000};
+static const double time_bounds[] = {0, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
+
+static const double *bounds_of(char kind, int *n)
+{
+    *n = kind == 't' ? (int)PK_ARRAY_LEN(time_bounds) : (int)PK_ARRAY_LEN(size_bounds);
+    return kind == 't' ? time_bounds : size_bounds;
+}
+
+int pk_fts_bucket_count(char kind)
+{
+    int n;
+    bounds_of(kind, &n);
+    return n;
+}
+
+void pk_fts_bucket_range(char kind, int b, double *lo, double *hi)
+{
+    int n;
+    const double *bd = bounds_of(kind, &n);
+    *lo = bd[b];
+    *hi = b + 1 < n ? bd[b + 1] : HUGE_VAL;
+}
+
+int pk_fts_bucket(char kind, double v)
+{
+    int n;
+    const double *bd = bounds_of(kind, &n);
+    if (!(v > 0) || !isfinite(v))
+        return -1;
+    int b = 0;
+    while (b + 1 < n && v >= bd[b + 1])
+        b++;
+    return b;
+}
+
+static void add_bucket(column_text *c, char kind, double v)
+{
+    int b = pk_fts_bucket(kind, v);
+    if (b < 0)
+        return;
+    char word[16];
+    snprintf(word, sizeof word, "%c%d", kind, b);
+    add_word(c, word);
+}
+
 int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const char *type,
                     const pk_asset_meta *m)
 {
@@ -178,6 +226,9 @@ int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const c
     add_word(&c[PK_FTS_CAMERA], m->model);
     add_word(&c[PK_FTS_LENS], m->lens);
     add_date(&c[PK_FTS_DATE], m->captured);
+    add_bucket(&c[PK_FTS_MEASURE], 'w', (double)m->width);
+    add_bucket(&c[PK_FTS_MEASURE], 'h', (double)m->height);
+    add_bucket(&c[PK_FTS_MEASURE], 't', m->duration);
     int oom = 0;
     for (int i = 0; i < PK_FTS_COLUMNS; i++) {
         d->text[i] = c[i].p;

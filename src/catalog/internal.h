@@ -139,6 +139,17 @@ int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const c
                     const pk_asset_meta *m);
 void pk_fts_doc_free(pk_fts_doc *d);
 
+/* Numbers as full-text words, so that a filter such as width:>=3840 narrows
+ * the full-text matches before any row is read: the value falls in bucket
+ * pk_fts_bucket(kind, v) of kind 'w' (width), 'h' (height) or 't'
+ * (duration, seconds), stored as the word "w5". Bucket b holds
+ * [bounds[b], bounds[b + 1]); pk_fts_bucket_range gives them (the last
+ * upper bound is infinite). Returns -1 for a value that has none (not
+ * positive, not a number). */
+int pk_fts_bucket(char kind, double v);
+int pk_fts_bucket_count(char kind);
+void pk_fts_bucket_range(char kind, int b, double *lo, double *hi);
+
 /* Store the full text of location `id` (see pk_fts_doc_make). */
 pk_status pk_catalog_fts_set(pk_db *s, int64_t id, const char *name, const char *folder, const char *type,
                              const pk_asset_meta *m);

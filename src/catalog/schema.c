@@ -29,6 +29,7 @@
  */
 #include "catalog/internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,7 +127,7 @@ static pk_status fts_filters_rebuild(pk_db *s)
     if (st == PK_OK)
         st = pk_db_prepare(s,
                            "SELECT l.id, l.name, l.folder, a.type, a.format, a.width, a.height, a.captured, "
-                           "a.camera_make, a.camera_model, a.lens, a.probe "
+                           "a.camera_make, a.camera_model, a.lens, a.probe, a.duration "
                            "FROM location l JOIN asset a ON a.id = l.asset_id",
                            &q);
     int r = 0;
@@ -143,6 +144,7 @@ static pk_status fts_filters_rebuild(pk_db *s)
         m.make = pk_stmt_text(q, 8);
         m.model = pk_stmt_text(q, 9);
         m.lens = pk_stmt_text(q, 10);
+        m.duration = pk_stmt_is_null(q, 12) ? NAN : pk_stmt_double(q, 12);
         st = pk_catalog_fts_set(s, pk_stmt_int(q, 0), pk_stmt_text(q, 1), pk_stmt_text(q, 2),
                                 pk_stmt_text(q, 3), &m);
         json_decref(rec);

@@ -282,6 +282,33 @@ static pk_status parse_date(pk_ctx *ctx, pk_catalog *cat, query *q, const char *
 
 /* ---- filters and words --------------------------------------------------- */
 
+/* The bucket words of `kind` (see pk_fts_bucket) holding a value that
+ * satisfies "value op num", as one alternative: the full text then keeps
+ * only rows with such a value. */
+static pk_status add_buckets(pk_ctx *ctx, query *q, char kind, const char *op, double num)
+{
+    int n = pk_fts_bucket_count(kind), first = -1, last = -1;
+    for (int b = 0; b < n; b++) {
+        double lo, hi;
+        pk_fts_bucket_range(kind, b, &lo, &hi);
+        int some = !strcmp(op, ">") || !strcmp(op, ">=") ? hi > num
+                   : !strcmp(op, "<")                    ? lo < num
+                   : !strcmp(op, "<=")                   ? lo <= num
+                                                         : lo <= num && num < hi;
+        if (some && first < 0)
+            first = b;
+        if (some)
+            last = b;
+    }
+    pk_status st = PK_OK;
+    for (int b = first; b >= 0 && b <= last && st == PK_OK; b++) {
+        char word[16];
+        snprintf(word, sizeof word, "%c%d", kind, b);
+        st = add_phrase(ctx, q, own(q, strdup(word)), PK_FTS_MEASURE, 0, b < last);
+    }
+    return st;
+}
+
 static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char *key, const char *v)
 {
     const char *op;
@@ -318,10 +345,12 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
                                                : !strcasecmp(key, "width")  ? "width"
                                                                             : "height",
                  op);
+        /* Exact, checked per candidate: the buckets below only narrow. */
         if (!(c = add_clause(ctx, q, sql, 0)))
             return PK_ERR_USAGE;
         bind_num(c, num);
-        return PK_OK;
+        return add_buckets(ctx, q, (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0])),
+                           op, num);
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;

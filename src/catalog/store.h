@@ -82,6 +82,7 @@ enum pk_fts_column {
     PK_FTS_CAMERA,   /* make and model */
     PK_FTS_LENS,
     PK_FTS_DATE,     /* capture day as three words: 2024 m202406 d20240615 */
+    PK_FTS_MEASURE,  /* width, height, duration as bucket words: w5 h4 t6 */
     PK_FTS_COLUMNS
 };
 

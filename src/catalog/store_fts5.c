@@ -28,9 +28,9 @@ enum { IDF_COUNT_CAP = 4096 };
 enum { POOL_EXTRA = 64 };
 
 static const char *const column_name[PK_FTS_COLUMNS] = {"name", "folders", "meta", "type",
-                                                        "camera", "lens", "date"};
+                                                        "camera", "lens", "date", "measure"};
 /* A word in the file name counts most, then in the folder names. */
-static const double column_weight[PK_FTS_COLUMNS] = {10, 4, 1, 1, 1, 1, 1};
+static const double column_weight[PK_FTS_COLUMNS] = {10, 4, 1, 1, 1, 1, 1, 1};
 
 /* ---- the index ---------------------------------------------------------- */
 
@@ -42,10 +42,10 @@ pk_status pk_db_fts_create(pk_db *s)
      * merging every word that starts so. The rank setting is for people
      * querying the file with the sqlite3 shell; postkit ranks with pk_rank. */
     return pk_db_exec(s, "CREATE VIRTUAL TABLE location_fts USING fts5("
-                         "name, folders, meta, type, camera, lens, date, "
+                         "name, folders, meta, type, camera, lens, date, measure, "
                          "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
                          "INSERT INTO location_fts(location_fts, rank) "
-                         "VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0)')");
+                         "VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)')");
 }
 
 static void finalize_cached(pk_db *s)
@@ -89,8 +89,8 @@ pk_status pk_db_fts_set(pk_db *s, int64_t id, const char *const text[PK_FTS_COLU
     pk_status st = pk_db_fts_delete(s, id);
     if (st == PK_OK)
         st = cached(s, &s->fts_insert,
-                    "INSERT INTO location_fts(rowid, name, folders, meta, type, camera, lens, date) "
-                    "VALUES (?,?,?,?,?,?,?,?)");
+                    "INSERT INTO location_fts(rowid, name, folders, meta, type, camera, lens, date, measure) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)");
     if (st != PK_OK)
         return st;
     sqlite3_bind_int64(s->fts_insert, 1, id);

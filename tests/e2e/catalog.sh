@@ -82,6 +82,12 @@ run_pk search "date:..2023" --json
 expect "date:..2023" [ "$(results '[.results[].path | split("/") | last] | join(",")')" = IMG_0002.jpg ]
 run_pk search "width:>=640" --json
 expect "width:>=640 (the 640x360 clip)" [ "$(results '.results | length')" = 1 ]
+run_pk search "drone width:>=640" --json
+expect "a word and width:>=640" [ "$(results '.results | length')" = 1 ]
+run_pk search "drone width:>=1280" --json
+expect "a word and width:>=1280 finds nothing" [ "$(results '.results | length')" = 0 ]
+run_pk search "drone duration:<=1m" --json
+expect "a word and duration:<=1m" [ "$(results '.results | length')" = 1 ]
 run_pk search "canon type:photo" --json
 expect "words and filters together" [ "$(results '.results | length')" = 1 ]
 run_pk search "date:junk"

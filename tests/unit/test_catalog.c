@@ -198,6 +198,7 @@ static void test_upgrade_from_v4(void **state)
                                    "'Canon EOS R5', 'RF24-105mm F4 L', '{\"streams\":[]}', 'now'),"
                                    "(2, 'cd', 1, 'video', 'mov', 3840, 2160, '2019-01-02T10:00:00', NULL, NULL, "
                                    "NULL, NULL, 'now');"
+                                   "UPDATE asset SET duration = 90 WHERE id = 2;"
                                    "INSERT INTO location(id, asset_id, path, folder, name, root, size, mtime_ns, "
                                    "fast_hash, missing, first_seen, last_seen) VALUES "
                                    "(7, 1, '/p/Iceland/IMG_1.JPG', '/p/Iceland', 'IMG_1.JPG', '/p', 1, 0, '0', 0, "
@@ -240,7 +241,12 @@ static void test_upgrade_from_v4(void **state)
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"m201901", PK_FTS_DATE, 0, 0}}, 2, {9}, 1},
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"d20240714", PK_FTS_DATE, 0, 0}}, 2, {7, 8}, 2},
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"2023", PK_FTS_DATE, 0, 0}}, 2, {0}, 0},
+        /* 6000 wide: bucket [6000, 7000); 90 s: bucket [60, 120). */
+        {{{"iceland", PK_FTS_ANY, 1, 0}, {"w10", PK_FTS_MEASURE, 0, 0}}, 2, {7, 8}, 2},
+        {{{"iceland", PK_FTS_ANY, 1, 0}, {"t5", PK_FTS_MEASURE, 0, 0}}, 2, {9}, 1},
     };
+    assert_int_equal(pk_fts_bucket('w', 6000), 10);
+    assert_int_equal(pk_fts_bucket('t', 90), 5);
     for (size_t c = 0; c < PK_ARRAY_LEN(cases); c++) {
         pk_fts_match m;
         assert_int_equal(pk_db_fts_match(cat->store, cases[c].ph, cases[c].nph, &m), PK_OK);
@@ -309,7 +315,7 @@ static void test_fts_top_is_bm25(void **state)
             pk_stmt *ref;
             char sql[256];
             snprintf(sql, sizeof sql,
-                     "SELECT rowid, -bm25(location_fts, 10, 4, 1, 1, 1, 1, 1) AS s FROM location_fts "
+                     "SELECT rowid, -bm25(location_fts, 10, 4, 1, 1, 1, 1, 1, 1) AS s FROM location_fts "
                      "WHERE location_fts MATCH ?%s ORDER BY s DESC, rowid LIMIT 8",
                      check ? " AND rowid % 2 = 0" : "");
             assert_int_equal(pk_db_prepare(cat->store, sql, &ref), PK_OK);
@@ -331,6 +337,34 @@ static void test_fts_top_is_bm25(void **state)
             free(m.text);
         }
     pk_catalog_close(cat);
+}
+
+/* Values at a bucket bound open the next bucket; no value, no bucket. */
+static void test_fts_buckets(void **state)
+{
+    (void)state;
+    const char kinds[] = {'w', 'h', 't'};
+    for (size_t k = 0; k < sizeof kinds; k++) {
+        int n = pk_fts_bucket_count(kinds[k]);
+        assert_true(n > 4);
+        for (int b = 0; b < n; b++) {
+            double lo, hi;
+            pk_fts_bucket_range(kinds[k], b, &lo, &hi);
+            assert_true(lo < hi);
+            if (lo > 0)
+                assert_int_equal(pk_fts_bucket(kinds[k], lo), b);
+            if (isfinite(hi)) {
+                assert_int_equal(pk_fts_bucket(kinds[k], hi), b + 1);
+                assert_int_equal(pk_fts_bucket(kinds[k], hi - 0.5), b);
+            }
+        }
+        assert_int_equal(pk_fts_bucket(kinds[k], 0), -1);
+        assert_int_equal(pk_fts_bucket(kinds[k], NAN), -1);
+        assert_int_equal(pk_fts_bucket(kinds[k], 1e12), n - 1);
+    }
+    assert_int_equal(pk_fts_bucket('w', 3840), pk_fts_bucket('w', 3999));
+    assert_true(pk_fts_bucket('w', 3839) < pk_fts_bucket('w', 3840));
+    assert_true(pk_fts_bucket('t', 59.9) < pk_fts_bucket('t', 60));
 }
 
 /* The centre hash of a picture turned by an angle matches the original's
@@ -364,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fts_query_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_top_is_bm25, setup, teardown),
+        cmocka_unit_test(test_fts_buckets),
         cmocka_unit_test(test_centre_hash_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
