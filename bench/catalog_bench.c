@@ -242,7 +242,10 @@ static void gen_one(uint64_t *seed, int64_t i, gen_asset *a, char *folder, size_
     int year = 2025 - (int)(20 * u * u * 0.8 + 20 * u * 0.2);
     int month = 1 + (int)rnd_below(seed, 12), dayn = 1 + (int)rnd_below(seed, 28);
     int hh = 7 + (int)rnd_below(seed, 14), mm = (int)rnd_below(seed, 60), ss = (int)rnd_below(seed, 60);
-    snprintf(a->captured, sizeof a->captured, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, dayn, hh, mm, ss);
+    /* The values are in range; the check only tells the compiler so. */
+    if (snprintf(a->captured, sizeof a->captured, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, dayn, hh, mm,
+                 ss) >= (int)sizeof a->captured)
+        a->captured[0] = '\0';
     /* An event: a place and an occasion, fixed per (year, month, day/7). */
     uint64_t ev = (uint64_t)(year * 1000 + month * 10 + dayn / 7) * 2654435761u;
     const char *place = places[ev % PK_ARRAY_LEN(places)];
@@ -274,8 +277,9 @@ static void gen_one(uint64_t *seed, int64_t i, gen_asset *a, char *folder, size_
             strcpy(a->format, "jpeg");
         } else if (strstr(cam->name_fmt, "%s")) {
             char stamp[32];
-            snprintf(stamp, sizeof stamp, "%04d%02d%02d_%02d%02d%02d%03d", year, month, dayn, hh, mm, ss,
-                     (int)(i % 1000));
+            if (snprintf(stamp, sizeof stamp, "%04d%02d%02d_%02d%02d%02d%03d", year, month, dayn, hh, mm, ss,
+                         (int)(i % 1000)) >= (int)sizeof stamp)
+                stamp[0] = '\0';
             snprintf(name, nsize, "PXL_%s%s", stamp, ext);
         } else {
             char base[32];
