@@ -58,6 +58,11 @@ pk_status pk_frame_views_luma8(pk_ctx *ctx, const char *path, pk_frame_views *v,
 pk_status pk_frame_views_rgb24(pk_ctx *ctx, const char *path, pk_frame_views *v,
                                const struct AVFrame *f, const uint8_t **pixels, int *stride);
 
+/* source.c: the container's start time in seconds, which item times are
+ * relative to (item time + origin = time in the file's own timestamps). */
+struct pk_source;
+double pk_source_timeline_origin(const struct pk_source *src);
+
 /* audio_encode.c: float samples in, encoded packets out, through one
  * AVCodecContext. Shared by the audio writer and the remuxer. Samples for
  * integer formats are rounded to the target's steps, clipped and counted,

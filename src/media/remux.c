@@ -37,6 +37,7 @@ struct pk_remux {
     int *map;                 /* input stream -> output stream, -1 dropped */
     int audio_in, audio_out;
     pk_aenc *enc;
+    int64_t audio_shift;      /* added to new audio timestamps (1/rate), see add_streams */
     AVPacket *pkt;            /* the look-ahead packet of the input */
     int have_pkt;
     int in_done;
@@ -167,6 +168,8 @@ static pk_status audio_packet(void *user, AVPacket *pkt)
     double end = (double)(pkt->pts + pkt->duration) / c->sample_rate;
     AVStream *ost = r->out->streams[r->audio_out];
     pkt->stream_index = r->audio_out;
+    pkt->pts += r->audio_shift;
+    pkt->dts += r->audio_shift;
     av_packet_rescale_ts(pkt, c->time_base, ost->time_base);
     pk_status st = write_out(r, pkt);
     if (st != PK_OK)
@@ -184,7 +187,34 @@ static int64_t target_bit_rate(const AVCodecParameters *p, int channels)
     return br > 320000 ? 320000 : br;
 }
 
-static pk_status add_streams(pk_remux *r, const pk_audio_format *fmt)
+/* When the original audio is first heard, in seconds of the input's own
+ * timestamps. Demuxers disagree on whether a stream's start_time counts the
+ * encoder's priming (Matroska's Opus does, MP4's AAC does not), so the
+ * answer comes from decoding the first frame, as a player would. */
+static pk_status presented_start(pk_remux *r, double *seconds)
+{
+    pk_source_options o;
+    pk_source_options_init(&o);
+    o.streams = PK_STREAM_AUDIO;
+    o.audio_stream = r->audio_in;
+    o.audio_block = 1;
+    pk_source *src;
+    pk_status st = pk_source_open(r->ctx, r->in_path, &o, &src);
+    if (st != PK_OK)
+        return st;
+    pk_item it;
+    *seconds = 0.0;
+    while ((st = pk_source_next(src, &it)) == PK_OK && it.type != PK_ITEM_END) {
+        if (it.type == PK_ITEM_AUDIO) {
+            *seconds = it.audio->time + pk_source_timeline_origin(src);
+            break;
+        }
+    }
+    pk_source_free(src);
+    return st;
+}
+
+static pk_status add_streams(pk_remux *r, const pk_audio_format *fmt, double start)
 {
     AVFormatContext *in = r->in, *out = r->out;
     const AVOutputFormat *of = out->oformat;
@@ -223,9 +253,7 @@ static pk_status add_streams(pk_remux *r, const pk_audio_format *fmt)
                 .bit_rate = lossless ? 0 : target_bit_rate(p, layout.nb_channels),
                 .dither = !fmt->no_dither,
                 .global_header = (of->flags & AVFMT_GLOBALHEADER) != 0,
-                .start_pts = ist->start_time != AV_NOPTS_VALUE
-                                 ? av_rescale_q(ist->start_time, ist->time_base, (AVRational){1, fmt->rate})
-                                 : 0,
+                .start_pts = llrint(start * fmt->rate),
             };
             pk_status st = pk_aenc_open(r->ctx, r->out_path, &setup, audio_packet, r, &r->enc);
             av_channel_layout_uninit(&layout);
@@ -235,6 +263,15 @@ static pk_status add_streams(pk_remux *r, const pk_audio_format *fmt)
             if (!ost || avcodec_parameters_from_context(ost->codecpar, pk_aenc_codec(r->enc)) < 0)
                 return pk_fail(r->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
             ost->time_base = (AVRational){1, fmt->rate};
+            /* Matroska stores Opus's encoder delay as CodecDelay, and its
+             * demuxer moves the audio back by it; but FFmpeg 5.1's muxer
+             * also shifts every stream forward to make the first (negative)
+             * audio timestamp zero, so the copied video would move against
+             * the audio. Writing the audio delay-late keeps all timestamps. */
+            AVCodecContext *c = pk_aenc_codec(r->enc);
+            if (p->codec_id == AV_CODEC_ID_OPUS && c->initial_padding > 0 &&
+                (strstr(of->name, "matroska") || strstr(of->name, "webm")))
+                r->audio_shift = c->initial_padding;
             av_dict_copy(&ost->metadata, ist->metadata, 0);
             ost->disposition = ist->disposition;
             r->audio_out = ost->index;
@@ -308,7 +345,8 @@ pk_status pk_remux_open(pk_ctx *ctx, const char *in_path, int audio_stream, cons
         st = pk_ffmpeg_fail(ctx, PK_ERR_INTERNAL, out_path, "cannot set up the muxer", rc);
         goto fail;
     }
-    if ((st = add_streams(r, fmt)) != PK_OK)
+    double start;
+    if ((st = presented_start(r, &start)) != PK_OK || (st = add_streams(r, fmt, start)) != PK_OK)
         goto fail;
     av_dict_copy(&r->out->metadata, r->in->metadata, 0);
     if (copy_chapters(r->out, r->in) < 0) {
@@ -331,8 +369,6 @@ pk_status pk_remux_open(pk_ctx *ctx, const char *in_path, int audio_stream, cons
         goto fail;
     }
     /* Streams that start before the audio do not wait for it. */
-    const AVStream *ast = r->in->streams[r->audio_in];
-    double start = ast->start_time != AV_NOPTS_VALUE ? (double)ast->start_time * av_q2d(ast->time_base) : 0.0;
     if ((st = pump(r, start)) != PK_OK)
         goto fail;
     *out = r;

@@ -316,6 +316,20 @@ static void receive_frames(pk_source *s, AVCodecContext *dec, AVStream *st, int 
     }
 }
 
+/* An audio packet the decoder rejected becomes silence of its duration, so
+ * the blocks after it keep their place on the timeline (a meter sees a gap,
+ * not a jump). */
+static void fill_silence(pk_source *s, const AVPacket *pkt, const AVStream *st)
+{
+    if (pkt->duration <= 0 || !s->audio_origin_set)
+        return;
+    int64_t n = av_rescale_q(pkt->duration, st->time_base, (AVRational){1, s->ainfo.rate});
+    if (n <= 0 || n > (int64_t)s->ainfo.rate * 10 || ensure_conv(s, (int)n) < 0)
+        return;
+    av_samples_set_silence(s->conv, 0, (int)n, s->ainfo.channels, s->out_format);
+    av_audio_fifo_write(s->fifo, (void **)s->conv, (int)n);
+}
+
 static void decode_packet(pk_source *s, AVCodecContext *dec, AVStream *st, const AVPacket *pkt)
 {
     pk_ffmpeg_clear_error();
@@ -325,9 +339,12 @@ static void decode_packet(pk_source *s, AVCodecContext *dec, AVStream *st, const
             receive_frames(s, dec, st, 0);
             continue;
         }
-        if (rc < 0 && rc != AVERROR_EOF)
+        if (rc < 0 && rc != AVERROR_EOF) {
             push_error(s, st->index, pkt ? ts_seconds(s, pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts, st->time_base)
                                          : s->last_time, rc);
+            if (pkt && dec == s->adec)
+                fill_silence(s, pkt, st);
+        }
         break;
     }
     receive_frames(s, dec, st, pkt == NULL);
@@ -610,9 +627,9 @@ pk_status pk_source_open(pk_ctx *ctx, const char *path, const pk_source_options 
         (st = choose_stream(s, AVMEDIA_TYPE_VIDEO, s->opts.video_stream, &vidx)) != PK_OK)
         goto fail;
     if (aidx < 0 && vidx < 0) {
-        const char *what = s->opts.streams == PK_STREAM_AUDIO   ? "an audio"
-                           : s->opts.streams == PK_STREAM_VIDEO ? "a video"
-                                                                : "an audio or video";
+        const char *what = s->opts.streams == PK_STREAM_AUDIO   ? "audio"
+                           : s->opts.streams == PK_STREAM_VIDEO ? "video"
+                                                                : "audio or video";
         st = pk_fail(ctx, PK_ERR_INPUT, path, "has no %s stream", what);
         goto fail;
     }
@@ -677,6 +694,7 @@ void pk_source_free(pk_source *s)
 const pk_audio_info *pk_source_audio(const pk_source *s) { return s->adec ? &s->ainfo : NULL; }
 const pk_video_info *pk_source_video(const pk_source *s) { return s->vdec ? &s->vinfo : NULL; }
 const char *const *pk_source_tags(const pk_source *s) { return (const char *const *)s->tags; }
+double pk_source_timeline_origin(const pk_source *s) { return s->start; }
 
 /* ---- delivering --------------------------------------------------------- */
 
