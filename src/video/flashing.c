@@ -14,7 +14,8 @@
  * for luminance, as the standard's measuring practice does; each pixel is
  * converted before averaging (on a 2x2 subsample, see picture.c).
  *
- * Method: each block of the grid follows its own luminance: the extreme
+ * Method: each block of the analysis grid (2x2 blocks of the measurement
+ * grid, about 80 across) follows its own luminance: the extreme
  * reached in the current direction and the previous turning point. A block
  * is in a transition when it has moved at least `flash_delta` from its last
  * turning point with the darker end below `dark_limit` (small reversals,
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #define RING 1024
+#define LINEAR_STEPS 4096
 
 typedef struct tracker {
     float ext, base;           /* extreme of the current run, last turning point */
@@ -73,12 +75,19 @@ typedef struct channel {
 
 struct qc_flashing {
     const qc_grid *g;
+    /* The analysis grid: 2x2 blocks of the measurement grid (about 80
+     * across), ample for judging areas of a quarter of the screen. */
+    int n;                     /* coarse blocks */
+    int *map;                  /* fine block -> coarse block */
+    float *carea, *weight;     /* coarse area; fine block's share of its coarse block */
+    float *clum, *cy, *cu, *cv; /* coarse values this frame */
     double delta, dark, area, red_ratio, red_delta;
     int limit;                 /* transitions allowed in one second */
     int full_range, matrix;
     int started;
     int64_t frame;             /* frames seen */
     float *red, *ratio;        /* per block, this frame */
+    float linear[LINEAR_STEPS + 1]; /* normalised code value -> linear light */
     channel lum, red_ch;
 };
 
@@ -116,16 +125,37 @@ qc_flashing *qc_flashing_new(const qc_grid *g, const pk_qc_profile *p, int full_
     f->limit = (int)floor(2 * p->ps_max_flashes + 1e-9);
     f->full_range = full_range;
     f->matrix = matrix;
-    tracker *tl = calloc((size_t)g->n, sizeof *tl);
-    tracker *tr = calloc((size_t)g->n, sizeof *tr);
-    f->red = malloc((size_t)g->n * sizeof *f->red);
-    f->ratio = malloc((size_t)g->n * sizeof *f->ratio);
+    for (int i = 0; i <= LINEAR_STEPS; i++)
+        f->linear[i] = (float)pow((double)i / LINEAR_STEPS, 2.4);
+    int cc = (g->cols + 1) / 2, cr = (g->rows + 1) / 2;
+    f->n = cc * cr;
+    size_t n = (size_t)f->n;
+    tracker *tl = calloc(n, sizeof *tl);
+    tracker *tr = calloc(n, sizeof *tr);
     channel_init(&f->lum, "flashing", tl);
     channel_init(&f->red_ch, "red_flashing", tr);
-    if (!tl || !tr || !f->red || !f->ratio) {
+    f->red = malloc(n * sizeof *f->red);
+    f->ratio = malloc(n * sizeof *f->ratio);
+    f->carea = calloc(n, sizeof *f->carea);
+    f->clum = malloc(n * sizeof *f->clum);
+    f->cy = malloc(n * sizeof *f->cy);
+    f->cu = malloc(n * sizeof *f->cu);
+    f->cv = malloc(n * sizeof *f->cv);
+    f->map = malloc((size_t)g->n * sizeof *f->map);
+    f->weight = malloc((size_t)g->n * sizeof *f->weight);
+    if (!tl || !tr || !f->red || !f->ratio || !f->carea || !f->clum || !f->cy || !f->cu || !f->cv || !f->map ||
+        !f->weight) {
         qc_flashing_free(f);
         return NULL;
     }
+    for (int by = 0; by < g->rows; by++)
+        for (int bx = 0; bx < g->cols; bx++) {
+            int i = by * g->cols + bx, c = (by / 2) * cc + bx / 2;
+            f->map[i] = c;
+            f->carea[c] += g->area[i];
+        }
+    for (int i = 0; i < g->n; i++)
+        f->weight[i] = g->area[i] / f->carea[f->map[i]];
     return f;
 }
 
@@ -137,6 +167,13 @@ void qc_flashing_free(qc_flashing *f)
     free(f->red_ch.t);
     free(f->red);
     free(f->ratio);
+    free(f->carea);
+    free(f->clum);
+    free(f->cy);
+    free(f->cu);
+    free(f->cv);
+    free(f->map);
+    free(f->weight);
     free(f);
 }
 
@@ -242,10 +279,9 @@ static qc_event *transition(qc_flashing *f, channel *c, double time, double dura
 static qc_event *judge(qc_flashing *f, channel *c, const float *x, const float *ratio, double delta,
                        double time, double duration, int64_t number, qc_events *ev)
 {
-    const qc_grid *g = f->g;
     float hyst = (float)(delta / 4);
     double up = 0, down = 0, dup = 0, ddown = 0;
-    for (int i = 0; i < g->n; i++) {
+    for (int i = 0; i < f->n; i++) {
         tracker *t = &c->t[i];
         float r = ratio ? ratio[i] : 0;
         if (!f->started) {
@@ -268,10 +304,10 @@ static qc_event *judge(qc_flashing *f, channel *c, const float *x, const float *
             continue;
         float change = fabsf(t->ext - t->base);
         if (t->dir > 0) {
-            up += g->area[i];
+            up += f->carea[i];
             dup = change > dup ? change : dup;
         } else {
-            down += g->area[i];
+            down += f->carea[i];
             ddown = change > ddown ? change : ddown;
         }
     }
@@ -313,7 +349,7 @@ static void block_red(const qc_flashing *f, float y, float u, float v, float *re
     double gg = (yy - kr * r - kb * b) / (1 - kr - kb);
     double rgb[3] = {r, gg, b};
     for (int i = 0; i < 3; i++)
-        rgb[i] = pow(rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i], 2.4);
+        rgb[i] = f->linear[(int)lrint((rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i]) * LINEAR_STEPS)];
     double sum = rgb[0] + rgb[1] + rgb[2];
     *ratio = (float)(sum > 1e-6 ? rgb[0] / sum : 0);
     double q = (rgb[0] - rgb[1] - rgb[2]) * 320;
@@ -323,9 +359,22 @@ static void block_red(const qc_flashing *f, float y, float u, float v, float *re
 qc_event *qc_flashing_frame(qc_flashing *f, const qc_stats *s, int64_t number, double time,
                             double duration, qc_events *ev)
 {
-    for (int i = 0; i < f->g->n; i++)
-        block_red(f, s->y[i], s->u[i], s->v[i], &f->red[i], &f->ratio[i]);
-    qc_event *a = judge(f, &f->lum, s->lum, NULL, f->delta, time, duration, number, ev);
+    size_t n = (size_t)f->n;
+    memset(f->clum, 0, n * sizeof *f->clum);
+    memset(f->cy, 0, n * sizeof *f->cy);
+    memset(f->cu, 0, n * sizeof *f->cu);
+    memset(f->cv, 0, n * sizeof *f->cv);
+    for (int i = 0; i < f->g->n; i++) {
+        int c = f->map[i];
+        float w = f->weight[i];
+        f->clum[c] += w * s->lum[i];
+        f->cy[c] += w * s->y[i];
+        f->cu[c] += w * s->u[i];
+        f->cv[c] += w * s->v[i];
+    }
+    for (int i = 0; i < f->n; i++)
+        block_red(f, f->cy[i], f->cu[i], f->cv[i], &f->red[i], &f->ratio[i]);
+    qc_event *a = judge(f, &f->lum, f->clum, NULL, f->delta, time, duration, number, ev);
     qc_event *b = judge(f, &f->red_ch, f->red, f->ratio, f->red_delta, time, duration, number, ev);
     f->started = 1;
     f->frame++;

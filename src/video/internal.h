@@ -189,22 +189,23 @@ void qc_grid_free(qc_grid *g);
 /* Per-frame measurements shared by the detectors. */
 typedef struct qc_stats {
     double luma_mean;          /* 8-bit code value */
-    double black_fraction;     /* pixels at or below the black threshold */
-    double luma_low, luma_high, chroma_out;   /* fractions outside the legal range */
+    double black_fraction;     /* pixels at or below the black threshold (0 when the
+                                  picture is too bright to be black: not counted) */
+    double luma_outside, chroma_out;   /* fractions outside the legal range (when counted) */
     float *y, *u, *v;          /* block means, 8-bit code values (grid.n each) */
     float *lum;                /* block luminance, cd/m2, through the display model */
 } qc_stats;
 
 typedef struct qc_measure qc_measure;
 /* Measurements for pictures of `g`'s geometry. `black_th` and the legal
- * range are 8-bit code values; the luminance table maps code values to
- * cd/m2 (see flashing.c). NULL when out of memory. */
-qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_full,
+ * range (luma min, max, chroma min, max; NULL: not counted) are 8-bit code
+ * values. NULL when out of memory. */
+qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_full, double black_ratio,
                            const int legal[4]);
 void qc_measure_free(qc_measure *m);
 /* One pass over the planes of `p` fills `s` (whose arrays the measure owns
  * and reuses). `lum_lut` gives cd/m2 x QC_LUM_SCALE per code value; it is
- * applied to every second pixel of every second row (see flashing.c). */
+ * applied on a regular subsample of about 4x4 per block (see picture.c). */
 #define QC_LUM_SCALE 64
 void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lum_lut, qc_stats *s);
 

@@ -265,12 +265,15 @@ struct qc_measure {
     int legal[4];
     uint16_t *colsum;          /* luma column sums over one row of blocks */
     uint32_t *lumcol;          /* luminance sums per pair of columns */
-    uint32_t *ucol, *vcol;     /* chroma column sums */
+    uint16_t *ucol, *vcol;     /* chroma column sums over one row of blocks */
     uint32_t *sy, *sl, *su, *sv;
     int *lcount;               /* luminance samples per block */
     int *ccount;               /* chroma samples per block, for ... */
     uint16_t *ccolmap;         /* ... this chroma geometry */
     int cw, ch, cxs, cys;
+    int lstep;                 /* luminance sampling step (divides the block size) */
+    double black_ratio;        /* share of black pixels that makes a black picture */
+    int count_range;           /* count samples outside the legal range */
     float *y, *u, *v, *lum;
 };
 
@@ -296,18 +299,30 @@ void qc_measure_free(qc_measure *m)
     free(m);
 }
 
-qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_full, const int legal[4])
+qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_full, double black_ratio,
+                           const int legal[4])
 {
     qc_measure *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    m->black_ratio = black_ratio;
     m->g = g;
     m->black_th[0] = black_th_limited;
     m->black_th[1] = black_th_full;
-    memcpy(m->legal, legal, sizeof m->legal);
+    if (legal)
+        memcpy(m->legal, legal, sizeof m->legal);
     size_t n = (size_t)g->n, w = (size_t)g->w;
+    m->count_range = legal != NULL;
+    /* Luminance on a subsample: a step of about a quarter block that
+     * divides the block size, so every block has the same pattern. */
+    m->lstep = 1;
+    for (int d = g->bs / 4; d > 1; d--)
+        if (g->bs % d == 0) {
+            m->lstep = d;
+            break;
+        }
     m->colsum = calloc(w, sizeof *m->colsum);
-    m->lumcol = calloc(w / 2 + 1, sizeof *m->lumcol);
+    m->lumcol = calloc(w / (size_t)m->lstep + 1, sizeof *m->lumcol);
     m->ucol = calloc(w, sizeof *m->ucol);
     m->vcol = calloc(w, sizeof *m->vcol);
     m->sy = calloc(n, sizeof *m->sy);
@@ -326,13 +341,14 @@ qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_
         qc_measure_free(m);
         return NULL;
     }
-    /* Luminance samples: even rows and even columns of each block (blocks
-     * start on even coordinates). */
+    /* Luminance samples per block: every lstep-th row and column from the
+     * block's corner (blocks start on multiples of lstep). */
+    int st = m->lstep;
     for (int by = 0; by < g->rows; by++)
         for (int bx = 0; bx < g->cols; bx++) {
             int bw = (bx + 1) * g->bs > g->w ? g->w - bx * g->bs : g->bs;
             int bh = (by + 1) * g->bs > g->h ? g->h - by * g->bs : g->bs;
-            m->lcount[by * g->cols + bx] = ((bw + 1) / 2) * ((bh + 1) / 2);
+            m->lcount[by * g->cols + bx] = ((bw + st - 1) / st) * ((bh + st - 1) / st);
         }
     m->cw = -1;
     return m;
@@ -361,34 +377,95 @@ static void chroma_geometry(qc_measure *m, const qc_picture *p)
     }
 }
 
-/* The luma rows of one row of blocks: column sums, counts. Written as plain
- * loops over bytes with narrow accumulators so the compiler vectorises. */
-static void luma_rows(qc_measure *m, const qc_picture *p, int y0, int y1, int th, const uint32_t *lut,
-                      uint64_t counts[3])
+/* One luma row into the column sums (and the count of samples outside the
+ * legal range, when a profile asks). Separate functions with restrict
+ * parameters so the compiler vectorises them. */
+static void row_sum(const uint8_t *restrict row, uint16_t *restrict colsum, int w)
 {
-    int w = p->w;
-    uint16_t *restrict colsum = m->colsum;
-    uint32_t *restrict lumcol = m->lumcol;
+    for (int x = 0; x < w; x++)
+        colsum[x] = (uint16_t)(colsum[x] + row[x]);
+}
+
+static uint32_t row_sum_range(const uint8_t *restrict row, uint16_t *restrict colsum, int w, uint8_t lo,
+                              uint8_t hi)
+{
+    uint32_t no = 0;
+    for (int x = 0; x < w; x++) {
+        uint8_t v = row[x];
+        colsum[x] = (uint16_t)(colsum[x] + v);
+        no += (v < lo) | (v > hi);
+    }
+    return no;
+}
+
+static uint32_t row_black(const uint8_t *restrict row, int w, uint8_t black)
+{
+    uint32_t nb = 0;
+    for (int x = 0; x < w; x++)
+        nb += row[x] <= black;
+    return nb;
+}
+
+static void row_luminance(const uint8_t *restrict row, const uint32_t *restrict lut, uint32_t *restrict lumcol,
+                          int w, int step)
+{
+    for (int x = 0, i = 0; x < w; x += step, i++)
+        lumcol[i] += lut[row[x]];
+}
+
+/* The luma rows of one row of blocks: column sums, counts, and luminance
+ * on every lstep-th pixel of every lstep-th row. */
+static void luma_rows(qc_measure *m, const qc_picture *p, int y0, int y1, const uint32_t *lut,
+                      uint64_t *outside)
+{
+    int w = p->w, step = m->lstep;
     const uint8_t lo = (uint8_t)m->legal[0], hi = (uint8_t)m->legal[1];
-    const uint8_t black = (uint8_t)th;
-    memset(colsum, 0, (size_t)w * sizeof *colsum);
-    memset(lumcol, 0, (size_t)(w / 2 + 1) * sizeof *lumcol);
+    memset(m->colsum, 0, (size_t)w * sizeof *m->colsum);
+    memset(m->lumcol, 0, (size_t)(w / step + 1) * sizeof *m->lumcol);
     for (int y = y0; y < y1; y++) {
-        const uint8_t *restrict row = p->plane[0] + (size_t)y * p->stride[0];
-        uint32_t nb = 0, nl = 0, nh = 0;
-        for (int x = 0; x < w; x++) {
-            uint8_t v = row[x];
-            colsum[x] = (uint16_t)(colsum[x] + v);
-            nb += v <= black;
-            nl += v < lo;
-            nh += v > hi;
+        const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
+        if (m->count_range)
+            *outside += row_sum_range(row, m->colsum, w, lo, hi);
+        else
+            row_sum(row, m->colsum, w);
+        if ((y - y0) % step == 0)
+            row_luminance(row, lut, m->lumcol, w, step);
+    }
+}
+
+static uint32_t chroma_row(const uint8_t *restrict u, const uint8_t *restrict v, uint16_t *restrict ucol,
+                           uint16_t *restrict vcol, int cw, uint8_t lo, uint8_t hi, int count)
+{
+    uint32_t n = 0;
+    if (count) {
+        for (int c = 0; c < cw; c++) {
+            ucol[c] = (uint16_t)(ucol[c] + u[c]);
+            vcol[c] = (uint16_t)(vcol[c] + v[c]);
+            n += (u[c] < lo) | (u[c] > hi) | (v[c] < lo) | (v[c] > hi);
         }
-        counts[0] += nb;
-        counts[1] += nl;
-        counts[2] += nh;
-        if (((y - y0) & 1) == 0)
-            for (int x = 0; x < w; x += 2)
-                lumcol[x >> 1] += lut[row[x]];
+    } else {
+        for (int c = 0; c < cw; c++) {
+            ucol[c] = (uint16_t)(ucol[c] + u[c]);
+            vcol[c] = (uint16_t)(vcol[c] + v[c]);
+        }
+    }
+    return n;
+}
+
+/* Chroma columns into blocks; a block's columns are consecutive. */
+static void fold_chroma(const uint16_t *restrict ucol, const uint16_t *restrict vcol,
+                        const uint16_t *restrict map, int cw, uint32_t *restrict su, uint32_t *restrict sv)
+{
+    int c = 0;
+    while (c < cw) {
+        int b = map[c];
+        uint32_t a = 0, v = 0;
+        for (; c < cw && map[c] == b; c++) {
+            a += ucol[c];
+            v += vcol[c];
+        }
+        su[b] += a;
+        sv[b] += v;
     }
 }
 
@@ -398,7 +475,7 @@ static void chroma_pass(qc_measure *m, const qc_picture *p, uint64_t *out)
     int cw = p->cw;
     const uint8_t lo = (uint8_t)m->legal[2], hi = (uint8_t)m->legal[3];
     int cur = -1;
-    uint32_t *restrict ucol = m->ucol, *restrict vcol = m->vcol;
+    uint16_t *ucol = m->ucol, *vcol = m->vcol;
     for (int r = 0; r <= p->ch; r++) {
         int by = -1;
         if (r < p->ch) {
@@ -407,25 +484,35 @@ static void chroma_pass(qc_measure *m, const qc_picture *p, uint64_t *out)
         }
         if (by != cur) {
             if (cur >= 0)
-                for (int c = 0; c < cw; c++) {
-                    m->su[cur * g->cols + m->ccolmap[c]] += ucol[c];
-                    m->sv[cur * g->cols + m->ccolmap[c]] += vcol[c];
-                }
+                fold_chroma(ucol, vcol, m->ccolmap, cw, m->su + (size_t)cur * g->cols,
+                            m->sv + (size_t)cur * g->cols);
             memset(ucol, 0, (size_t)cw * sizeof *ucol);
             memset(vcol, 0, (size_t)cw * sizeof *vcol);
             cur = by;
         }
         if (r == p->ch)
             break;
-        const uint8_t *restrict u = p->plane[1] + (size_t)r * p->stride[1];
-        const uint8_t *restrict v = p->plane[2] + (size_t)r * p->stride[2];
-        uint32_t n = 0;
-        for (int c = 0; c < cw; c++) {
-            ucol[c] += u[c];
-            vcol[c] += v[c];
-            n += (u[c] < lo) | (u[c] > hi) | (v[c] < lo) | (v[c] > hi);
-        }
-        *out += n;
+        const uint8_t *u = p->plane[1] + (size_t)r * p->stride[1];
+        const uint8_t *v = p->plane[2] + (size_t)r * p->stride[2];
+        *out += chroma_row(u, v, ucol, vcol, cw, lo, hi, m->count_range);
+    }
+}
+
+/* Fold the column sums of a row of blocks into the blocks: consecutive
+ * columns of a block summed in a register (adding column by column into
+ * the block's slot would chain every add on the previous one's store). */
+static void fold(const uint16_t *restrict colsum, const uint32_t *restrict lumcol, int w, int bs, int lstep,
+                 uint32_t *restrict sy, uint32_t *restrict sl)
+{
+    for (int x0 = 0, b = 0; x0 < w; x0 += bs, b++) {
+        int x1 = x0 + bs < w ? x0 + bs : w;
+        uint32_t a = 0, l = 0;
+        for (int x = x0; x < x1; x++)
+            a += colsum[x];
+        for (int i = x0 / lstep; i * lstep < x1; i++)
+            l += lumcol[i];
+        sy[b] = a;
+        sl[b] = l;
     }
 }
 
@@ -433,19 +520,14 @@ void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, q
 {
     const qc_grid *g = m->g;
     size_t n = (size_t)g->n;
-    memset(m->sy, 0, n * sizeof *m->sy);
-    memset(m->sl, 0, n * sizeof *m->sl);
-    uint64_t counts[3] = {0, 0, 0};
+    uint64_t outside = 0, black = 0;
     int th = m->black_th[p->full_range ? 1 : 0];
     uint64_t total = 0;
     for (int by = 0; by < g->rows; by++) {
         int y0 = by * g->bs, y1 = y0 + g->bs > p->h ? p->h : y0 + g->bs;
-        luma_rows(m, p, y0, y1, th, lut, counts);
-        uint32_t *sy = m->sy + (size_t)by * g->cols, *sl = m->sl + (size_t)by * g->cols;
-        for (int x = 0; x < p->w; x++)
-            sy[g->colmap[x]] += m->colsum[x];
-        for (int x = 0; x < p->w; x += 2)
-            sl[g->colmap[x]] += m->lumcol[x >> 1];
+        luma_rows(m, p, y0, y1, lut, &outside);
+        fold(m->colsum, m->lumcol, p->w, g->bs, m->lstep, m->sy + (size_t)by * g->cols,
+             m->sl + (size_t)by * g->cols);
     }
     for (size_t i = 0; i < n; i++) {
         total += m->sy[i];
@@ -454,9 +536,15 @@ void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, q
     }
     double pixels = (double)p->w * p->h;
     s->luma_mean = (double)total / pixels;
-    s->black_fraction = (double)counts[0] / pixels;
-    s->luma_low = (double)counts[1] / pixels;
-    s->luma_high = (double)counts[2] / pixels;
+    /* Black pixels are counted only when the picture is dark enough to
+     * have the black share: with a share r of pixels at or below th, the
+     * mean is at most r*th + (1-r)*255. Most pictures skip the count. */
+    double r = m->black_ratio;
+    if (s->luma_mean <= r * th + (1 - r) * 255 + 1e-9)
+        for (int y = 0; y < p->h; y++)
+            black += row_black(p->plane[0] + (size_t)y * p->stride[0], p->w, (uint8_t)th);
+    s->black_fraction = (double)black / pixels;
+    s->luma_outside = (double)outside / pixels;
     s->chroma_out = 0;
     if (p->cw > 0) {
         chroma_geometry(m, p);

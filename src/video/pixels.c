@@ -155,32 +155,35 @@ static inline uint8_t sat_sub(uint8_t a, uint8_t b) { return (uint8_t)((a > b ? 
 static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
 static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
+/* One row of a sampled frame. Separate, with restrict parameters, so the
+ * compiler knows the rows do not overlap and vectorises the loop. */
+static void sweep_row(const uint8_t *restrict row, const uint8_t *restrict up, const uint8_t *restrict dn,
+                      uint8_t *restrict cnt, uint8_t *restrict vmin, uint8_t *restrict vmax,
+                      uint8_t *restrict nmin, uint8_t *restrict nmax, int w, uint8_t th)
+{
+    for (int x = 1; x < w - 1; x++) {
+        uint8_t c = row[x], l = row[x - 1], r = row[x + 1], u = up[x], d = dn[x];
+        uint8_t bright = min8(min8(sat_sub(c, l), sat_sub(c, r)), min8(sat_sub(c, u), sat_sub(c, d)));
+        uint8_t dark = min8(min8(sat_sub(l, c), sat_sub(r, c)), min8(sat_sub(u, c), sat_sub(d, c)));
+        uint8_t out = (uint8_t)(-(uint8_t)(max8(bright, dark) >= th));   /* 0xff or 0 */
+        uint8_t around = (uint8_t)(((unsigned)l + r + u + d + 2) >> 2);
+        cnt[x] = (uint8_t)(cnt[x] + (out & 1));
+        vmin[x] = min8(vmin[x], (uint8_t)(c | (uint8_t)~out));
+        vmax[x] = max8(vmax[x], (uint8_t)(c & out));
+        nmin[x] = min8(nmin[x], (uint8_t)(around | (uint8_t)~out));
+        nmax[x] = max8(nmax[x], (uint8_t)(around & out));
+    }
+}
+
 /* One sampled frame: update counts and value ranges. */
 static void sweep(qc_pixels *px, const qc_picture *p)
 {
     int w = p->w, h = p->h, dv = p->interlaced ? 2 : 1;
-    uint8_t th = (uint8_t)px->contrast;
     for (int y = dv; y < h - dv; y++) {
-        const uint8_t *restrict row = p->plane[0] + (size_t)y * p->stride[0];
-        const uint8_t *restrict up = row - (size_t)dv * p->stride[0];
-        const uint8_t *restrict dn = row + (size_t)dv * p->stride[0];
-        uint8_t *restrict cnt = px->cnt + (size_t)y * w;
-        uint8_t *restrict vmin = px->vmin + (size_t)y * w;
-        uint8_t *restrict vmax = px->vmax + (size_t)y * w;
-        uint8_t *restrict nmin = px->nmin + (size_t)y * w;
-        uint8_t *restrict nmax = px->nmax + (size_t)y * w;
-        for (int x = 1; x < w - 1; x++) {
-            uint8_t c = row[x], l = row[x - 1], r = row[x + 1], u = up[x], d = dn[x];
-            uint8_t bright = min8(min8(sat_sub(c, l), sat_sub(c, r)), min8(sat_sub(c, u), sat_sub(c, d)));
-            uint8_t dark = min8(min8(sat_sub(l, c), sat_sub(r, c)), min8(sat_sub(u, c), sat_sub(d, c)));
-            uint8_t out = (uint8_t)(-(uint8_t)(max8(bright, dark) >= th));   /* 0xff or 0 */
-            uint8_t around = (uint8_t)(((unsigned)l + r + u + d + 2) >> 2);
-            cnt[x] = (uint8_t)(cnt[x] + (out & 1));
-            vmin[x] = min8(vmin[x], (uint8_t)(c | (uint8_t)~out));
-            vmax[x] = max8(vmax[x], (uint8_t)(c & out));
-            nmin[x] = min8(nmin[x], (uint8_t)(around | (uint8_t)~out));
-            nmax[x] = max8(nmax[x], (uint8_t)(around & out));
-        }
+        const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
+        size_t o = (size_t)y * w;
+        sweep_row(row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], px->cnt + o,
+                  px->vmin + o, px->vmax + o, px->nmin + o, px->nmax + o, w, (uint8_t)px->contrast);
     }
 }
 

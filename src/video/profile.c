@@ -181,7 +181,7 @@ static void set_defaults(pk_qc_profile *p)
     p->px_tolerance = 24;
     p->px_activity = 32;
     p->px_min_duration = 1.0;
-    p->px_rate = 8;
+    p->px_rate = 5;
     p->rg_luma_min = 16;
     p->rg_luma_max = 235;
     p->rg_chroma_min = 16;

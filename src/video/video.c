@@ -95,7 +95,8 @@ qc_video *qc_video_new(const qc_video_setup *set)
     int legal[4] = {(int)p->rg_luma_min, (int)p->rg_luma_max, (int)p->rg_chroma_min, (int)p->rg_chroma_max};
     int th_limited = (int)(16 + p->black_pixel_threshold * (235 - 16));
     int th_full = (int)(p->black_pixel_threshold * 255);
-    v->m = qc_measure_new(&v->g, th_limited, th_full, legal);
+    v->m = qc_measure_new(&v->g, th_limited, th_full, p->black_picture_ratio,
+                          p->severity[QC_RANGE] != QC_OFF ? legal : NULL);
     v->cuts = qc_cuts_new(&v->g, p->cut_threshold, p->cut_ratio, set->want_cuts);
     v->rgb = malloc((size_t)v->g.n * 3);
     if (!v->m || !v->cuts || !v->rgb || qc_series_init(&v->luma, set->timeline_points, 0.04) < 0)
@@ -331,10 +332,9 @@ static void range_close(qc_video *v)
     if (dur >= v->p->rg_min_duration - 1e-9) {
         json_t *val = json_object();
         json_object_set_new(val, "duration", json_real(pk_round(dur, 6)));
-        json_object_set_new(val, "max_luma_below", json_real(pk_round(r->worst[0], 4)));
-        json_object_set_new(val, "max_luma_above", json_real(pk_round(r->worst[1], 4)));
+        json_object_set_new(val, "max_luma_outside", json_real(pk_round(r->worst[0], 4)));
         json_object_set_new(val, "max_chroma_outside", json_real(pk_round(r->worst[2], 4)));
-        double worst = fmax(r->worst[0] + r->worst[1], r->worst[2]);
+        double worst = fmax(r->worst[0], r->worst[2]);
         qc_events_add(&v->ev, QC_RANGE, "out_of_range", r->start, r->end, r->first, r->last, val,
                       take_thumb(v, &r->thumb),
                       "up to %.1f %% of the picture outside legal levels for %.2f s", 100 * worst, dur);
@@ -346,7 +346,7 @@ static void range_frame(qc_video *v, const qc_picture *pic)
 {
     const qc_stats *s = &v->s;
     double lim = v->p->rg_max_fraction;
-    int bad = !pic->full_range && (s->luma_low + s->luma_high > lim || s->chroma_out > lim);
+    int bad = !pic->full_range && (s->luma_outside > lim || s->chroma_out > lim);
     segment *r = &v->range;
     if (!bad) {
         range_close(v);
@@ -360,8 +360,7 @@ static void range_frame(qc_video *v, const qc_picture *pic)
     }
     r->last = pic->number;
     r->end = pic->time + pic->duration;
-    r->worst[0] = fmax(r->worst[0], s->luma_low);
-    r->worst[1] = fmax(r->worst[1], s->luma_high);
+    r->worst[0] = fmax(r->worst[0], s->luma_outside);
     r->worst[2] = fmax(r->worst[2], s->chroma_out);
 }
 
