@@ -7,8 +7,9 @@
  *  - silence: runs where every channel's samples are below the threshold
  *    (silencedetect semantics: judged sample by sample, a run ends at the
  *    first sample above it), at least `min_duration` long;
- *  - channel silence: a channel's own silent runs, when some other channel
- *    played during them (a run where all were silent is already silence);
+ *  - channel silence: a channel's own silent runs in which the other
+ *    channels played for at least `min_duration` (a run where all were
+ *    silent is the silence rule's);
  *  - identical / inverted pairs: left/right pairs of the layout (FL/FR,
  *    BL/BR, SL/SR, ...) judged on half-second windows where both play: the
  *    energy of L-R against L+R (identical) and the correlation (inverted);
@@ -28,7 +29,7 @@
 
 typedef struct run {
     int64_t start;             /* first silent sample, -1 when not in a run */
-    int others;                /* another channel played during the run */
+    int64_t shared;            /* samples of the run where every channel was silent */
 } run;
 
 typedef struct pair_state {
@@ -175,11 +176,12 @@ static void silence_end(qc_audio *a, int64_t end)
 static void channel_silence_end(qc_audio *a, int c, int64_t end)
 {
     run *r = &a->ch[c];
-    int64_t start = r->start;
-    int others = r->others;
+    int64_t start = r->start, shared = r->shared;
     r->start = -1;
-    r->others = 0;
-    if (start < 0 || !others || (double)(end - start) < a->p->chsil_min_duration * a->rate - 0.5)
+    r->shared = 0;
+    /* What counts is the time the others played: silence of all is the
+     * silence rule's. */
+    if (start < 0 || (double)(end - start - shared) < a->p->chsil_min_duration * a->rate - 0.5)
         return;
     json_t *v = json_object();
     json_object_set_new(v, "channel", json_string(a->names[c]));
@@ -285,8 +287,7 @@ void qc_audio_block(qc_audio *a, const float *x, int frames, int64_t first, doub
                 if (fabsf(f[c]) < a->thr_ch) {
                     if (r->start < 0)
                         r->start = pos;
-                    if (loud_channels > 0)
-                        r->others = 1;
+                    r->shared += loud_channels == 0;
                 } else if (r->start >= 0) {
                     channel_silence_end(a, c, pos);
                 }

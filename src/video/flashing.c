@@ -21,13 +21,15 @@
  * turning point with the darker end below `dark_limit` (small reversals,
  * under a quarter of flash_delta, are noise and do not turn it). When the
  * blocks in a rising (or falling) transition cover more than `area` of the
- * picture, the frame is a transition of that direction; transitions of the
- * frame alternate, so two in a row make one flash. More than 2 x max_flashes
- * transitions within one second fail: the event runs from the first
+ * picture, the frame is a transition of that direction; two opposite ones
+ * make a flash. More than 2 x max_flashes alternating transitions within
+ * one second fail: the event runs from the first
  * transition of the first failing second to the last of the last one.
  * A block's change counts for the frame where it reached `flash_delta` and
  * the two after (SIMULTANEOUS): a flash changes a large area at once, a
- * moving object changes blocks one after another.
+ * moving object changes blocks one after another. Consecutive transitions
+ * of one direction count as one change, so what is counted in a second is
+ * the number of alternations.
  * Red uses the block means of Y, Cb, Cr converted to linear RGB (the mean of
  * a block's colour, not each pixel's: red flashes are large areas too).
  */
@@ -56,9 +58,11 @@ typedef struct tracker {
 typedef struct channel {
     const char *type;          /* event type */
     tracker *t;
-    int last_dir;              /* direction of the last frame transition */
+    int last_dir;              /* the last transition recorded ... */
+    int64_t last_frame;        /* ... and its frame (f->frame numbering) */
     double times[RING];        /* transitions in the last second (ring) */
     int64_t frames[RING];
+    int8_t dirs[RING];
     int head, len;
     int max_in_window;
     double max_delta, max_area;
@@ -225,7 +229,26 @@ static void close_event(qc_flashing *f, channel *c, qc_events *ev)
 
 /* A frame-level transition of `c` at `time`: count it in the one-second
  * window, open or extend the failing event. Returns the event opened now. */
-static qc_event *transition(qc_flashing *f, channel *c, double time, double duration, int64_t number,
+/* Transitions in the window that count: consecutive ones of the same
+ * direction are one change (a ramp over several frames, or a brightening
+ * that follows an earlier brightening), so this is the number of
+ * alternations. Also gives the index (in the ring) where counting starts. */
+static int alternations(const channel *c)
+{
+    int n = 0, prev = 0;
+    for (int k = 0; k < c->len; k++) {
+        int d = c->dirs[(c->head + k) % RING];
+        if (d != prev)
+            n++;
+        prev = d;
+    }
+    return n;
+}
+
+/* A frame-level transition of `c` at `time` in direction `dir`: count it in
+ * the one-second window, open or extend the failing event. Returns the
+ * event opened now. */
+static qc_event *transition(qc_flashing *f, channel *c, int dir, double time, double duration, int64_t number,
                             double delta, double area, qc_events *ev)
 {
     if (c->len == RING) {
@@ -235,19 +258,21 @@ static qc_event *transition(qc_flashing *f, channel *c, double time, double dura
     int slot = (c->head + c->len++) % RING;
     c->times[slot] = time;
     c->frames[slot] = number;
+    c->dirs[slot] = (int8_t)dir;
     /* Keep only transitions less than one second before this one. */
     while (c->len > 0 && c->times[c->head] <= time - 1.0 + 1e-9) {
         c->head = (c->head + 1) % RING;
         c->len--;
     }
-    if (c->len > c->max_in_window)
-        c->max_in_window = c->len;
+    int count = alternations(c);
+    if (count > c->max_in_window)
+        c->max_in_window = count;
     if (delta > c->max_delta)
         c->max_delta = delta;
     if (area > c->max_area)
         c->max_area = area;
     qc_event *opened = NULL;
-    if (c->len > f->limit) {
+    if (count > f->limit) {
         if (c->open && c->times[c->head] > c->ev_end + 1e-9)
             close_event(f, c, ev);
         if (!c->open) {
@@ -260,13 +285,13 @@ static qc_event *transition(qc_flashing *f, channel *c, double time, double dura
                                    c->frames[c->head], number, NULL, NULL, "%s", c->type);
             c->event_kept = opened != NULL;
             c->event_index = before;
-            c->ev_transitions = c->len - 1;
+            c->ev_transitions = count - 1;
         }
         c->ev_end = time + duration;
         c->ev_last_frame = number;
         c->ev_transitions++;
-        if (c->len > c->ev_max)
-            c->ev_max = c->len;
+        if (count > c->ev_max)
+            c->ev_max = count;
         if (delta > c->ev_delta)
             c->ev_delta = delta;
         if (area > c->ev_area)
@@ -312,16 +337,17 @@ static qc_event *judge(qc_flashing *f, channel *c, const float *x, const float *
         }
     }
     int dir = 0;
-    if (up > f->area && up >= down && c->last_dir != 1)
+    if (up > f->area && up >= down)
         dir = 1;
-    else if (down > f->area && c->last_dir != -1)
+    else if (down > f->area)
         dir = -1;
-    else if (up > f->area && c->last_dir != 1)
-        dir = 1;
-    if (!dir)
+    /* The blocks of one change count for SIMULTANEOUS frames: the frames
+     * after it repeat the same transition. */
+    if (!dir || (dir == c->last_dir && f->frame - c->last_frame < SIMULTANEOUS))
         return NULL;
     c->last_dir = dir;
-    return transition(f, c, time, duration, number, dir > 0 ? dup : ddown, dir > 0 ? up : down, ev);
+    c->last_frame = f->frame;
+    return transition(f, c, dir, time, duration, number, dir > 0 ? dup : ddown, dir > 0 ? up : down, ev);
 }
 
 /* Linear-light RGB of a block's mean colour. */

@@ -16,7 +16,9 @@
  *  - repeated frames: frames bit-identical to the previous one, outside a
  *    reported freeze (every repeated frame lies in a still run, so a run's
  *    duplicates go to the freeze when the run is reported, else here);
- *    repeats less than a second apart are one event (a cadence).
+ *    repeats less than a second apart are one event (a cadence). Black and
+ *    flat pictures (a colour field) are not judged: identical black frames
+ *    are the black rule's, neither a freeze nor repeats.
  *  - broadcast range: frames with more than `max_fraction` of their luma or
  *    chroma samples outside the legal codes, in segments.
  *  - flash frames: a shot of 1..max_frames frames between two cuts.
@@ -57,6 +59,7 @@ struct qc_video {
     qc_picture *ref, *prev;
     segment freeze;            /* the current still run (open = a run exists) */
     int freeze_reported;
+    int run_all_black;         /* every frame of the run is black or flat */
     uint64_t freeze_max_sad;
     int64_t run_dups, run_first_dup, run_last_dup;
     double run_first_dup_t, run_last_dup_t, run_last_dup_end;
@@ -277,11 +280,24 @@ static void run_close(qc_video *v, double end, int64_t last)
     v->run_dups = 0;
 }
 
+/* A picture of one flat colour (a colour field, a white flash): its
+ * repeats are not a cadence and its stillness is not a frozen picture. */
+static int flat_picture(const qc_video *v)
+{
+    float lo = v->s.y[0], hi = v->s.y[0];
+    for (int i = 1; i < v->g.n; i++) {
+        lo = v->s.y[i] < lo ? v->s.y[i] : lo;
+        hi = v->s.y[i] > hi ? v->s.y[i] : hi;
+    }
+    return hi - lo <= 2.0f;
+}
+
 static void freeze_frame(qc_video *v, qc_picture *pic)
 {
     const pk_qc_profile *p = v->p;
     int identical = v->prev && qc_picture_identical(v->prev, pic);
     int frozen = identical;
+    int black = v->s.black_fraction >= p->black_picture_ratio || flat_picture(v);
     uint64_t sad = 0;
     if (!frozen && v->ref) {
         uint64_t samples = qc_picture_samples(pic);
@@ -299,10 +315,12 @@ static void freeze_frame(qc_video *v, qc_picture *pic)
         f->start = pic->time;
         f->first = pic->number;
         f->worst[0] = (double)qc_picture_samples(pic);
+        v->run_all_black = black;
     } else {
+        v->run_all_black &= black;
         if (sad > v->freeze_max_sad)
             v->freeze_max_sad = sad;
-        if (identical) {
+        if (identical && !black) {
             if (v->run_dups++ == 0) {
                 v->run_first_dup = pic->number;
                 v->run_first_dup_t = pic->time;
@@ -310,7 +328,7 @@ static void freeze_frame(qc_video *v, qc_picture *pic)
             v->run_last_dup = pic->number;
             v->run_last_dup_end = pic->time + pic->duration;
         }
-        if (!v->freeze_reported && pic->time - f->start >= p->freeze_min_duration - 1e-9 &&
+        if (!v->freeze_reported && !v->run_all_black && pic->time - f->start >= p->freeze_min_duration - 1e-9 &&
             p->severity[QC_FREEZE] != QC_OFF) {
             v->freeze_reported = 1;
             f->thumb = thumb_now(v, -1, -1);
