@@ -11,8 +11,10 @@
  *    slate and the tail, reported whatever their length.
  *  - freeze (freezedetect semantics): the mean absolute difference of all
  *    planes to the first frame of the still run, divided by 256, at or below
- *    10^(noise_db/20); a run that lasts `min_duration` is a freeze, from the
- *    run's first frame to the first frame that differs.
+ *    10^(noise_db/20); a run shown for `min_duration` (to the end of its last
+ *    frame, so one frame held for seconds in variable-frame-rate video is a
+ *    freeze too) is reported, from the run's first frame to the first frame
+ *    that differs.
  *  - repeated frames: frames bit-identical to the previous one, outside a
  *    reported freeze (every repeated frame lies in a still run, so a run's
  *    duplicates go to the freeze when the run is reported, else here);
@@ -268,9 +270,13 @@ static void run_close(qc_video *v, double end, int64_t last)
         double mafd = (double)v->freeze_max_sad / (double)f->worst[0] / 256.0;
         json_object_set_new(val, "max_difference_db", mafd > 0 ? json_real(pk_round(20 * log10(mafd), 1)) : json_null());
         json_object_set_new(val, "exact", json_boolean(v->run_dups == frames - 1));
-        qc_events_add(&v->ev, QC_FREEZE, "freeze", f->start, end, f->first, last, val, take_thumb(v, &f->thumb),
-                      "frozen picture for %.2f s (%lld frames%s)", dur, (long long)frames,
-                      v->run_dups == frames - 1 ? ", identical" : "");
+        if (frames == 1)
+            qc_events_add(&v->ev, QC_FREEZE, "freeze", f->start, end, f->first, last, val, take_thumb(v, &f->thumb),
+                          "one frame held for %.2f s", dur);
+        else
+            qc_events_add(&v->ev, QC_FREEZE, "freeze", f->start, end, f->first, last, val, take_thumb(v, &f->thumb),
+                          "frozen picture for %.2f s (%lld frames%s)", dur, (long long)frames,
+                          v->run_dups == frames - 1 ? ", identical" : "");
     } else {
         repeat_add_run(v);
     }
@@ -328,11 +334,13 @@ static void freeze_frame(qc_video *v, qc_picture *pic)
             v->run_last_dup = pic->number;
             v->run_last_dup_end = pic->time + pic->duration;
         }
-        if (!v->freeze_reported && !v->run_all_black && pic->time - f->start >= p->freeze_min_duration - 1e-9 &&
-            p->severity[QC_FREEZE] != QC_OFF) {
-            v->freeze_reported = 1;
-            f->thumb = thumb_now(v, -1, -1);
-        }
+    }
+    /* The run is still for as long as its last frame is shown: with a
+     * variable frame rate one frame may be on screen for seconds. */
+    if (!v->freeze_reported && !v->run_all_black && pic->time + pic->duration - f->start >= p->freeze_min_duration - 1e-9 &&
+        p->severity[QC_FREEZE] != QC_OFF) {
+        v->freeze_reported = 1;
+        f->thumb = thumb_now(v, -1, -1);
     }
     f->end = pic->time + pic->duration;
     qc_picture_unref(v->prev);
