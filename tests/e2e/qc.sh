@@ -98,8 +98,8 @@ expect "report needs no network (no script, no remote src/href)" sh -c "! grep -
 expect "report lists every rule" sh -c "[ \$(grep -c '<tr><td>' '$d/report.html') -ge 18 ]"
 expect "no sanitizer report" no_sanitizer_report
 
-run_pk qc "$d/faults.mov"
-expect "human view: FAIL and the timecoded events" sh -c "grep -q 'faults.mov: FAIL' '$out' && grep -q '00:00:04:00-00:00:07:00' '$out'"
+run_pk qc "$d/b10.mkv"
+expect "human view: FAIL and the timecoded events" sh -c "grep -q 'b10.mkv: FAIL' '$out' && grep -q '00:00:02:00-00:00:03:00' '$out'"
 
 # ---- photosensitivity: 10 Hz fails, 2 Hz passes -----------------------------------------
 run_pk qc --json "$d/flash10hz.mkv"
@@ -161,9 +161,9 @@ echo '{"extends": "streaming", "loudness": {"severity": "off"}, "true_peak": {"s
 run_pk qc --json --profile "$d/lenient.json" "$V/realshort.mp4"
 expect "a clean file under a profile it meets: exit 0, pass" [ "$rc,$(jq -r '.results[0].verdict' "$out")" = "0,pass" ]
 echo '{"extends": "atsc-a85", "black": {"min_duration": 2}}' >"$d/long_black.json"
-run_pk qc --json --profile "$d/long_black.json" "$d/faults.mov"
+run_pk qc --json --profile "$d/long_black.json" "$d/b10.mkv"
 expect "custom profile overrides a threshold (1 s black no longer reported)" [ "$(nev black)" = 0 ]
-expect "custom profile keeps its base (ATSC target -24)" jqt '[.results[0].rules[] | select(.rule == "loudness")][0].measured.target == -24' "$out"
+expect "custom profile keeps its base (ATSC: -24 LKFS, -2 dBTP)" jqt '[.results[0].rules[] | select(.rule == "loudness" or .rule == "true_peak") | .thresholds | .target // .max] == [-24, -2]' "$out"
 echo '{"black": {"min_durration": 2}}' >"$d/typo.json"
 run_pk qc --profile "$d/typo.json" "$d/faults.mov"
 expect "unknown threshold: usage error naming it" sh -c "[ $rc -eq 2 ] && grep -q 'black.min_durration' '$err'"
