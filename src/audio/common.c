@@ -31,6 +31,13 @@ pk_status pk_audio_pass(pk_ctx *ctx, const char *path, const char *label,
     }
     if (begin && (st = begin(user, src)) != PK_OK) {
         pk_source_free(src);
+        /* Messages about the stream (rate, channels) should name the file. */
+        const char *msg = pk_ctx_errmsg(ctx);
+        if (strncmp(msg, path, strlen(path)) != 0) {
+            char copy[1024];
+            snprintf(copy, sizeof copy, "%s", msg);
+            pk_fail(ctx, st, path, "%s", copy);
+        }
         return st;
     }
     if (label)
@@ -76,7 +83,8 @@ pk_status pk_audio_meter_for(pk_ctx *ctx, const pk_audio_info *a, int threads,
         o.layout = NULL;
         st = pk_loudness_new(ctx, &o, out);
     }
-    return st;
+    /* An unsupported rate or channel count is a property of the input. */
+    return st == PK_ERR_USAGE ? PK_ERR_INPUT : st;
 }
 
 typedef struct measure_job {

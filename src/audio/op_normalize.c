@@ -215,12 +215,13 @@ static pk_status check_measurable(pk_ctx *ctx, const char *path, const pk_loudne
     return PK_OK;
 }
 
-/* Normalise one file by `gain_db` so that it lands on `want` LUFS. */
+/* Normalise one file with `gain_db` so that it lands on `want` LUFS (NAN for
+ * a silent member of an album: the album's gain is applied as it is). */
 static pk_status normalize_file(pk_run *run, const char *in, const char *out_path, const target *t,
-                                double want, const pk_loudness_result *before, int album)
+                                double want, double gain_db, const pk_loudness_result *before, int album)
 {
     pk_ctx *ctx = pk_run_ctx(run);
-    plan p = {.gain_db = want - before->integrated, .ceiling = t->tp - CEILING_MARGIN};
+    plan p = {.gain_db = gain_db, .ceiling = t->tp - CEILING_MARGIN};
     double linear_tp = before->true_peak + p.gain_db;
     int lowered = 0;
     if (linear_tp > t->tp - 0.01) {
@@ -239,7 +240,7 @@ static pk_status normalize_file(pk_run *run, const char *in, const char *out_pat
         if ((st = run_pass(run, in, &p, NULL, &got, NULL, NULL, NULL)) != PK_OK)
             return st;
         double miss = want - got.integrated;
-        if (fabs(miss) <= 0.05 || !isfinite(miss))
+        if (!isfinite(miss) || fabs(miss) <= 0.05)
             break;
         p.gain_db += miss;
     }
@@ -269,19 +270,19 @@ static pk_status normalize_file(pk_run *run, const char *in, const char *out_pat
             continue;
         }
         double miss = want - after.integrated;
-        if (!lowered && fabs(miss) > (p.limit ? 0.1 : LINEAR_TOLERANCE / 2)) {
+        if (!lowered && isfinite(miss) && fabs(miss) > (p.limit ? 0.1 : LINEAR_TOLERANCE / 2)) {
             p.gain_db += miss;
             continue;
         }
         break;
     }
     double tol = p.limit ? LIMITED_TOLERANCE : LINEAR_TOLERANCE;
-    int ok = fabs(after.integrated - want) <= tol && after.true_peak <= t->tp + 1e-9;
+    int ok = (isnan(want) || fabs(after.integrated - want) <= tol) && !(after.true_peak > t->tp + 1e-9);
     if (p.limit)
         pk_log(ctx, PK_LOG_WARNING,
                "%s: LIMITER ENGAGED: a linear gain of %+.1f dB would put the true peak at %+.1f dBTP "
                "(limit %.1f); the look-ahead limiter acted in %lld stretches, by up to %.1f dB, over %.2f s",
-               in, want - before->integrated, linear_tp, t->tp, (long long)ls.events,
+               in, gain_db, linear_tp, t->tp, (long long)ls.events,
                ls.max_reduction_db, (double)ls.limited_frames / before->rate);
     if (lowered)
         pk_log(ctx, PK_LOG_WARNING,
@@ -298,14 +299,14 @@ static pk_status normalize_file(pk_run *run, const char *in, const char *out_pat
         pk_output_note(out, "limiter", limiter_json(&ls, before->rate));
     pk_output_note(out, "before", figures(before));
     pk_output_note(out, "after", figures(&after));
-    pk_output_note(out, "target_lufs", json_real(want));
+    pk_output_note(out, "target_lufs", pk_audio_figure(want));
     pk_output_note(out, "true_peak_limit", json_real(t->tp));
 
     json_t *rec = json_object();
     json_object_set_new(rec, "input", pk_json_string(in));
     json_object_set_new(rec, "output", pk_json_string(out_path));
     json_object_set_new(rec, "preset", json_string(t->preset));
-    json_object_set_new(rec, "target", json_real(want));
+    json_object_set_new(rec, "target", pk_audio_figure(want));
     json_object_set_new(rec, "true_peak_limit", json_real(t->tp));
     if (album)
         json_object_set_new(rec, "album_target", json_real(t->lufs));
@@ -378,13 +379,22 @@ static pk_status normalize_run(pk_run *run)
     pk_status st = PK_OK;
     for (size_t i = 0; i < n && st == PK_OK; i++) {
         pk_audio_info info;
-        st = pk_audio_measure(ctx, pk_run_input(run, i), 0, &meters[i], &info);
-        if (st == PK_OK) {
+        const char *path = pk_run_input(run, i);
+        pk_status fs = pk_audio_measure(ctx, path, 0, &meters[i], &info);
+        if (fs == PK_OK) {
             pk_loudness_finish(meters[i], &before[i]);
             channels[i] = info.channels;
-            if (!album)
-                st = check_measurable(ctx, pk_run_input(run, i), &before[i]);
+            if (!album && (fs = check_measurable(ctx, path, &before[i])) != PK_OK) {
+                pk_loudness_free(meters[i]);
+                meters[i] = NULL;
+            }
         }
+        /* One bad file stops an album (its loudness is the set's); otherwise
+         * it is reported and the others go on. */
+        if (fs != PK_OK && (album || n == 1 || fs == PK_ERR_INTERNAL || fs == PK_ERR_INTERRUPTED))
+            st = fs;
+        else if (fs != PK_OK)
+            pk_run_file_failed(run, path, fs);
     }
     target t = {0};
     double album_i = NAN, lra;
@@ -397,7 +407,10 @@ static pk_status normalize_run(pk_run *run)
             t.tp = -1;
             t.preset = "custom";
         } else {
-            st = pk_loudness_target(ctx, text, channels[0], &t.lufs, &t.tp, &t.preset);
+            int ch = 0;
+            for (size_t i = 0; i < n && !ch; i++)
+                ch = channels[i];
+            st = pk_loudness_target(ctx, text, ch, &t.lufs, &t.tp, &t.preset);
         }
         if (pk_run_is_set(run, "true-peak"))
             t.tp = pk_run_float(run, "true-peak");
@@ -413,19 +426,30 @@ static pk_status normalize_run(pk_run *run)
         st = check_measurable(ctx, n == 1 ? pk_run_input(run, 0) : "album", &r);
     }
     for (size_t i = 0; i < n && st == PK_OK; i++) {
+        if (!meters[i])
+            continue; /* failed above, already reported */
         char *out = output_for(run, i);
         if (!out) {
             st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
             break;
         }
         /* One gain for an album: each file keeps its place relative to the others. */
-        double want = album ? before[i].integrated + (t.lufs - album_i) : t.lufs;
+        double file_target = t.lufs, tp_unused;
+        const char *name_unused;
+        if (!album && strcmp(t.preset, "custom") != 0) /* podcast: -19 for a mono file */
+            pk_loudness_target(ctx, t.preset, channels[i], &file_target, &tp_unused, &name_unused);
+        double want = album ? before[i].integrated + (t.lufs - album_i) : file_target;
+        double gain = album ? t.lufs - album_i : file_target - before[i].integrated;
         if (album && !isfinite(want)) {
             pk_log(ctx, PK_LOG_WARNING, "%s: silent: written with the album gain", pk_run_input(run, i));
-            want = t.lufs;
+            want = NAN;
         }
-        st = normalize_file(run, pk_run_input(run, i), out, &t, want, &before[i], album);
+        pk_status fs = normalize_file(run, pk_run_input(run, i), out, &t, want, gain, &before[i], album);
         free(out);
+        if (fs == PK_ERR_INTERNAL || fs == PK_ERR_INTERRUPTED)
+            st = fs;
+        else if (fs != PK_OK)
+            pk_run_file_failed(run, pk_run_input(run, i), fs);
     }
     for (size_t i = 0; i < n; i++)
         pk_loudness_free(meters[i]);

@@ -15,6 +15,11 @@ extern const pk_op pk_op_declip;
 extern const pk_op pk_op_qc;
 extern const pk_op pk_op_extract_audio;
 extern const pk_op pk_op_provenance;
+extern const pk_op pk_op_index;
+extern const pk_op pk_op_dupes;
+extern const pk_op pk_op_search;
+extern const pk_op pk_op_catalog_info;
+extern const pk_op pk_op_xmp;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
@@ -28,6 +33,11 @@ static const pk_op *const registry[] = {
     &pk_op_qc,
     &pk_op_extract_audio,
     &pk_op_provenance,
+    &pk_op_index,
+    &pk_op_search,
+    &pk_op_dupes,
+    &pk_op_xmp,
+    &pk_op_catalog_info,
     &pk_op_models,
     &pk_op_models_install,
     &pk_op_models_verify,
