@@ -13,7 +13,7 @@
 
 #define SVG_W 1000.0
 #define SVG_LEFT 120.0
-#define SVG_RIGHT 10.0
+#define SVG_RIGHT 30.0
 
 static void esc(FILE *out, const char *s)
 {

@@ -123,6 +123,12 @@ expect "Megamind.avi: slate time as ffmpeg blackdetect (0.0417-0.0834)" times_at
 # The cuts ffmpeg 5.1's scdet found (reference file), within one frame.
 expect "Megamind.avi: cuts as ffmpeg scdet (0.083, 4.129, 6.465, 8.383 s)" jqt '[.results[0].cuts[].time] as $c | [0.0834, 4.1291, 6.4648, 8.3834] | map(. as $r | $c | map(. - $r | fabs < 0.042) | any) | all' "$out"
 expect "Megamind.avi: no other video event" [ "$(jq -r '[.results[0].events[] | select(.rule as $r | ["black","freeze","repeated_frames","flash_frames","photosensitivity","dead_pixels"] | index($r))] | length' "$out")" = 0 ]
+# Broadcast range, when a profile asks: realshort.mp4 has superwhites (up to
+# code 255) in about a tenth of its picture.
+echo '{"extends": "ebu-r128", "broadcast_range": {"severity": "error"}}' >"$d/r103.json"
+run_pk qc --json --profile "$d/r103.json" "$V/realshort.mp4"
+expect "broadcast range on request: realshort's superwhites found" jqt '[.results[0].events[] | select(.type == "out_of_range")][0] | .values.max_luma_outside > 0.05 and .start_frame == 0' "$out"
+expect "broadcast range fails the rule" [ "$(rule broadcast_range)" = fail ]
 # freezedetect=n=-60dB:d=0.5 on tree.avi (reference file): eight held frames.
 echo '{"extends": "streaming", "freeze": {"min_duration": 0.5}}' >"$d/freeze05.json"
 run_pk qc --json --profile "$d/freeze05.json" "$V/tree.avi"
