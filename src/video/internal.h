@@ -175,7 +175,8 @@ qc_picture *qc_picture_ref(qc_picture *p);
 void qc_picture_unref(qc_picture *p);
 
 /* The block grid: the picture cut into square blocks of about 1/160 of its
- * width (an even number of pixels), the unit of cuts, flashes and thumbnails. */
+ * width (an even number of pixels, at least 8), the unit of cuts, flashes
+ * and thumbnails. */
 typedef struct qc_grid {
     int w, h, bs, cols, rows, n;
     float *area;               /* fraction of the picture per block */

@@ -226,7 +226,11 @@ int qc_grid_init(qc_grid *g, int w, int h)
         return -1;
     g->w = w;
     g->h = h;
+    /* About 160 blocks across, but at least 8 pixels: the per-block work
+     * (cuts, flashes) must not outweigh the per-pixel work on small pictures. */
     g->bs = 2 * ((w + 319) / 320);
+    if (g->bs < 8)
+        g->bs = 8;
     g->cols = (w + g->bs - 1) / g->bs;
     g->rows = (h + g->bs - 1) / g->bs;
     g->n = g->cols * g->rows;
@@ -315,8 +319,8 @@ qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_
     m->count_range = legal != NULL;
     /* Luminance on a subsample: a step of about a quarter block that
      * divides the block size, so every block has the same pattern. */
-    m->lstep = 1;
-    for (int d = g->bs / 4; d > 1; d--)
+    m->lstep = 2;
+    for (int d = g->bs / 4; d > 2; d--)
         if (g->bs % d == 0) {
             m->lstep = d;
             break;

@@ -30,14 +30,20 @@ void pk_qc_options_init(pk_qc_options *o)
     o->timeline_points = 1200;
 }
 
-/* ---- a bounded queue between two threads --------------------------------- */
+/* ---- a bounded queue between two threads ---------------------------------
+ * The consumer sleeps until half the queue is full (or it is closed), and
+ * each side signals only when the other is asleep: on a small picture the
+ * analysis of a frame takes less than a thread wake-up, so waking once per
+ * frame would cost more than the work. */
 
 typedef struct queue {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     void **items;
     int cap, head, len;
+    int wake_at;               /* the consumer wakes when this many wait */
     int closed;                /* no more items will be pushed */
+    int consumer_waits, producer_waits;
 } queue;
 
 static int queue_init(queue *q, int cap)
@@ -47,6 +53,7 @@ static int queue_init(queue *q, int cap)
     if (!q->items)
         return -1;
     q->cap = cap;
+    q->wake_at = cap / 2 > 0 ? cap / 2 : 1;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->changed, NULL);
     return 0;
@@ -66,10 +73,15 @@ static void queue_destroy(queue *q)
 static void queue_push(queue *q, void *item)
 {
     pthread_mutex_lock(&q->lock);
-    while (q->len == q->cap)
+    while (q->len == q->cap) {
+        q->producer_waits = 1;
+        pthread_cond_broadcast(&q->changed);   /* full: the consumer must run */
         pthread_cond_wait(&q->changed, &q->lock);
+    }
+    q->producer_waits = 0;
     q->items[(q->head + q->len++) % q->cap] = item;
-    pthread_cond_broadcast(&q->changed);
+    if (q->consumer_waits && q->len >= q->wake_at)
+        pthread_cond_broadcast(&q->changed);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -77,14 +89,19 @@ static void queue_push(queue *q, void *item)
 static void *queue_pop(queue *q)
 {
     pthread_mutex_lock(&q->lock);
-    while (q->len == 0 && !q->closed)
-        pthread_cond_wait(&q->changed, &q->lock);
+    if (q->len == 0)
+        while (q->len < q->wake_at && !q->closed) {
+            q->consumer_waits = 1;
+            pthread_cond_wait(&q->changed, &q->lock);
+        }
+    q->consumer_waits = 0;
     void *item = NULL;
     if (q->len > 0) {
         item = q->items[q->head];
         q->head = (q->head + 1) % q->cap;
         q->len--;
-        pthread_cond_broadcast(&q->changed);
+        if (q->producer_waits)
+            pthread_cond_broadcast(&q->changed);
     }
     pthread_mutex_unlock(&q->lock);
     return item;

@@ -69,6 +69,14 @@ char *qc_thumb_encode(const uint8_t *rgb, int w, int h)
     VipsImage *img = vips_image_new_from_memory(rgb, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
     if (!img)
         return NULL;
+    /* Small pictures have small grids: show them at least 160 wide. */
+    if (w < 160) {
+        VipsImage *big = NULL;
+        if (vips_resize(img, &big, 160.0 / w, "kernel", VIPS_KERNEL_LINEAR, NULL) == 0) {
+            g_object_unref(img);
+            img = big;
+        }
+    }
     void *jpeg = NULL;
     size_t len = 0;
     int rc = vips_jpegsave_buffer(img, &jpeg, &len, "Q", 80, "strip", TRUE, NULL);
