@@ -305,9 +305,8 @@ typedef struct qc_pixels qc_pixels;
 qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps);
 /* Feed a frame; `cut` says a new shot starts here. */
 void qc_pixels_frame(qc_pixels *px, const qc_picture *pic, const qc_stats *s, int cut);
-/* Judge the last shot and emit one event per defective pixel. The stats and
- * picture of the frame the thumbnail is drawn from may be NULL. */
-void qc_pixels_finish(qc_pixels *px, qc_events *ev, int thumbnails);
+/* Judge the last shot and emit one event per defective pixel (values x, y). */
+void qc_pixels_finish(qc_pixels *px, qc_events *ev);
 void qc_pixels_free(qc_pixels *px);
 
 /* ---- audio.c: the audio analyser ----------------------------------------- */

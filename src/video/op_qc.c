@@ -112,6 +112,15 @@ static double num(const json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* "-23.0 LUFS", or "-" when not measured (silence, too short). */
+static void figure(double v, const char *unit, char *buf, size_t n)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%.1f %s", v, unit);
+    else
+        snprintf(buf, n, "-");
+}
+
 static void print_profile(const json_t *rec, FILE *out)
 {
     fprintf(out, "profile %s (%s)\n", str(rec, "name"), str(rec, "summary"));
@@ -156,9 +165,13 @@ static void qc_print(const json_t *rec, FILE *out)
         fprintf(out, "  audio   %s %lld Hz %s, %.2f s\n", str(a, "codec"), (long long)num(a, "sample_rate"),
                 str(a, "layout"), num(a, "duration"));
     const json_t *lo = json_object_get(rec, "loudness");
-    if (lo)
-        fprintf(out, "  loudness %.1f LUFS, range %.1f LU, true peak %.1f dBTP\n", num(lo, "integrated"),
-                num(lo, "loudness_range"), num(lo, "true_peak"));
+    if (lo) {
+        char i[32], r[32], t[32];
+        figure(num(lo, "integrated"), "LUFS", i, sizeof i);
+        figure(num(lo, "loudness_range"), "LU", r, sizeof r);
+        figure(num(lo, "true_peak"), "dBTP", t, sizeof t);
+        fprintf(out, "  loudness %s, range %s, true peak %s\n", i, r, t);
+    }
     size_t i;
     const json_t *r;
     json_array_foreach(json_object_get(rec, "rules"), i, r)

@@ -208,9 +208,8 @@ void qc_pixels_frame(qc_pixels *px, const qc_picture *pic, const qc_stats *s, in
     px->samples++;
 }
 
-void qc_pixels_finish(qc_pixels *px, qc_events *ev, int thumbnails)
+void qc_pixels_finish(qc_pixels *px, qc_events *ev)
 {
-    (void)thumbnails;
     judge(px);
     for (int i = 0; i < px->nfound; i++) {
         const found *f = &px->list[i];

@@ -338,9 +338,19 @@ void qc_html_file(FILE *out, const json_t *rec)
     fputs("</b></p>\n", out);
     facts(out, rec);
     const json_t *lo = json_object_get(rec, "loudness");
-    if (lo)
-        fprintf(out, "<p>Loudness %.1f LUFS &middot; range %.1f LU &middot; true peak %.1f dBTP</p>\n",
-                num(lo, "integrated"), num(lo, "loudness_range"), num(lo, "true_peak"));
+    if (lo) {
+        double v[3] = {num(lo, "integrated"), num(lo, "loudness_range"), num(lo, "true_peak")};
+        const char *unit[3] = {"LUFS", "LU", "dBTP"}, *label[3] = {"Loudness", "range", "true peak"};
+        fputs("<p>", out);
+        for (int i = 0; i < 3; i++) {
+            fprintf(out, "%s%s ", i ? " &middot; " : "", label[i]);
+            if (isfinite(v[i]))
+                fprintf(out, "%.1f %s", v[i], unit[i]);
+            else
+                fputs("&ndash; (not measurable)", out);
+        }
+        fputs("</p>\n", out);
+    }
     timeline(out, rec);
     fputs("<h3>Rules</h3>\n", out);
     rules(out, rec);

@@ -461,7 +461,7 @@ void qc_video_finish(qc_video *v)
         qc_flashing_finish(v->flash, &v->ev);
     if (v->pixels) {
         size_t before = v->ev.n;
-        qc_pixels_finish(v->pixels, &v->ev, v->set.thumbnails);
+        qc_pixels_finish(v->pixels, &v->ev);
         for (size_t i = before; i < v->ev.n; i++) {
             qc_event *e = &v->ev.v[i];
             int x = (int)json_integer_value(json_object_get(e->values, "x"));

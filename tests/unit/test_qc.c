@@ -403,7 +403,7 @@ static void test_stuck_pixel(void **state)
         qc_pixels_frame(px, &s.p, &st, 0);
     }
     qc_events ev = {0};
-    qc_pixels_finish(px, &ev, 0);
+    qc_pixels_finish(px, &ev);
     assert_int_equal(ev.n, 1);
     assert_string_equal(ev.v[0].type, "hot_pixel");
     assert_int_equal(json_integer_value(json_object_get(ev.v[0].values, "x")), 70);
@@ -418,7 +418,7 @@ static void test_stuck_pixel(void **state)
         s.p.time = k / 25.0;
         qc_pixels_frame(px, &s.p, &st, 0);
     }
-    qc_pixels_finish(px, &ev, 0);
+    qc_pixels_finish(px, &ev);
     assert_int_equal(ev.n, 0);
     qc_events_free(&ev);
     qc_pixels_free(px);
