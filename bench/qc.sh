@@ -74,7 +74,7 @@ echo "### Peak memory (max RSS)"
 echo
 for f in "$f60" "$f20m"; do
   /usr/bin/time -f "%M %e %U %S" -o "$tmp/rss" "$pk" qc "$f" >/dev/null 2>&1 || true
-  read -r kb secs user sys <"$tmp/rss"
+  read -r kb secs user sys < <(tail -n 1 "$tmp/rss")
   echo "- \`postkit qc\` $(basename "$f"): max RSS $((kb / 1024)) MB, $secs s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU"
 done
 echo

@@ -8,9 +8,9 @@
  * comes from one sweep over the rows: each row is added into per-column
  * sums (a plain loop over bytes the compiler turns into SIMD), and the
  * column sums are folded into blocks once per row of blocks. Luminance goes
- * through a table, which no SIMD gather helps, so it is taken on every
- * second pixel of every second row: flashes are judged over at least a
- * quarter of the screen, where a 2x2 subsample changes nothing measurable.
+ * through a table, which no SIMD gather helps, so it is taken on 2x2 points
+ * per block: flashes are judged over at least a quarter of the screen, on
+ * blocks of 2x2 blocks (16 points each).
  * Frame comparisons (freeze, repeated frames) stop as soon as the answer is
  * known, so moving pictures cost a few rows.
  */
@@ -317,14 +317,10 @@ qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_
         memcpy(m->legal, legal, sizeof m->legal);
     size_t n = (size_t)g->n, w = (size_t)g->w;
     m->count_range = legal != NULL;
-    /* Luminance on a subsample: a step of about a quarter block that
-     * divides the block size, so every block has the same pattern. */
-    m->lstep = 2;
-    for (int d = g->bs / 4; d > 2; d--)
-        if (g->bs % d == 0) {
-            m->lstep = d;
-            break;
-        }
+    /* Luminance on a subsample of 2x2 points per block (half a block
+     * apart): flashes are judged on areas of a quarter of the screen,
+     * over blocks of 2x2 blocks, so 16 points per analysed block. */
+    m->lstep = g->bs / 2 > 1 ? g->bs / 2 : 1;
     m->colsum = calloc(w, sizeof *m->colsum);
     m->lumcol = calloc(w / (size_t)m->lstep + 1, sizeof *m->lumcol);
     m->ucol = calloc(w, sizeof *m->ucol);

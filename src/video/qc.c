@@ -20,7 +20,7 @@
 
 #include <libavutil/frame.h>
 
-#define VIDEO_QUEUE 6
+#define VIDEO_QUEUE 4
 #define AUDIO_QUEUE 16
 
 void pk_qc_options_init(pk_qc_options *o)

@@ -195,9 +195,9 @@ static void test_measure(void **state)
     (void)state;
     qc_grid g;
     assert_int_equal(qc_grid_init(&g, 640, 360), 0);
-    assert_int_equal(g.bs, 4);
-    assert_int_equal(g.cols, 160);
-    assert_int_equal(g.rows, 90);
+    assert_int_equal(g.bs, 8);          /* 1/160 of the width would be 4: at least 8 */
+    assert_int_equal(g.cols, 80);
+    assert_int_equal(g.rows, 45);
     int legal[4] = {16, 235, 16, 240};
     qc_measure *m = qc_measure_new(&g, 37, 25, 0.98, legal);
     assert_non_null(m);
