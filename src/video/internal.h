@@ -251,7 +251,6 @@ typedef struct qc_video_setup {
     const pk_qc_profile *profile;
     int width, height;
     double fps;                /* nominal */
-    int full_range;
     int want_cuts, thumbnails, max_thumbnails, timeline_points;
 } qc_video_setup;
 
@@ -259,7 +258,8 @@ typedef struct qc_video_setup {
 qc_video *qc_video_new(const qc_video_setup *setup);
 /* Analyse one picture (takes a reference of its own as needed). */
 void qc_video_frame(qc_video *v, qc_picture *p);
-/* Close open segments at the end of the stream; events go to *events. */
+/* Close open segments at the end of the stream (their events join the
+ * analyser's list, qc_video_events). */
 void qc_video_finish(qc_video *v);
 qc_events *qc_video_events(qc_video *v);
 /* Facts and measurements for the report (frames, scan, cut list, luma

@@ -671,7 +671,6 @@ pk_status pk_qc_file(pk_ctx *ctx, const char *path, const pk_qc_profile *profile
             .width = ps.vinfo->width,
             .height = ps.vinfo->height,
             .fps = ps.vinfo->fps_den > 0 ? (double)ps.vinfo->fps_num / ps.vinfo->fps_den : 25,
-            .full_range = ps.vinfo->full_range,
             .want_cuts = opts.cuts,
             .thumbnails = opts.thumbnails,
             .max_thumbnails = opts.max_thumbnails,
