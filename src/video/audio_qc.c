@@ -14,7 +14,8 @@
  *    BL/BR, SL/SR, ...) judged on half-second windows where both play: the
  *    energy of L-R against L+R (identical) and the correlation (inverted);
  *  - clipping: the meter's runs of at least `min_run` samples at the clip
- *    level, grouped into one event when less than a second apart.
+ *    level (all of them, through its on_clip callback), grouped into one
+ *    event when less than a second apart.
  * Positions are counted in samples, so times are exact to the sample.
  */
 #include "video/internal.h"
@@ -59,6 +60,12 @@ struct qc_audio {
     int npairs;
     int64_t window;
     char names[PK_LOUDNESS_MAX_CHANNELS][16];
+    /* The open group of clipped runs (runs less than a second apart). */
+    struct {
+        int64_t runs, start, end, samples, longest;
+        unsigned chmask;
+        int channel;           /* of the last run: the group's when chmask has one bit */
+    } clip;
 };
 
 static void on_update(void *user, double t, double m, double s)
@@ -67,6 +74,8 @@ static void on_update(void *user, double t, double m, double s)
     qc_series_add(&a->momentary, a->origin + t, m);
     qc_series_add(&a->short_term, a->origin + t, s);
 }
+
+static void on_clip(void *user, const pk_clip_run *r);
 
 /* Left/right pairs by channel name: "FL"/"FR", "BL"/"BR", "TFL"/"TFR"... */
 static void find_pairs(qc_audio *a)
@@ -129,6 +138,7 @@ pk_status qc_audio_new(const qc_audio_setup *set, qc_audio **out)
     o.clip_level = pow(10, a->p->clip_level_db / 20);
     o.clip_min_run = (int)a->p->clip_min_run;
     o.on_update = on_update;
+    o.on_clip = on_clip;
     o.user = a;
     pk_status st = pk_loudness_new(set->ctx, &o, &a->meter);
     if (st != PK_OK && o.layout[0]) {
@@ -308,47 +318,55 @@ void qc_audio_block(qc_audio *a, const float *x, int frames, int64_t first, doub
     a->samples = first + frames;
 }
 
-/* The meter's clipped runs, grouped: runs less than a second apart (on any
- * channel) make one event. */
-static void clip_events(qc_audio *a)
+/* Close the open group of clipped runs as one event. */
+static void clip_flush(qc_audio *a)
 {
-    const pk_clip_run *runs;
-    size_t n = pk_loudness_clip_list(a->meter, &runs);
-    pk_loudness_result r;
-    pk_loudness_finish(a->meter, &r);
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        int64_t end = runs[i].start + runs[i].length, samples = runs[i].length, longest = runs[i].length;
-        unsigned chmask = 1u << (runs[i].channel & 31);
-        while (j + 1 < n && runs[j + 1].start <= end + a->rate) {
-            j++;
-            int64_t e = runs[j].start + runs[j].length;
-            end = e > end ? e : end;
-            samples += runs[j].length;
-            longest = runs[j].length > longest ? runs[j].length : longest;
-            chmask |= 1u << (runs[j].channel & 31);
-        }
-        json_t *v = json_object();
-        json_object_set_new(v, "runs", json_integer((json_int_t)(j - i + 1)));
-        json_object_set_new(v, "samples", json_integer(samples));
-        json_object_set_new(v, "longest_run", json_integer(longest));
-        json_object_set_new(v, "start_sample", json_integer(runs[i].start));
-        json_t *chs = json_array();
-        for (int c = 0; c < a->channels && c < 32; c++)
-            if (chmask & (1u << c))
-                json_array_append_new(chs, json_string(a->names[c]));
-        json_object_set_new(v, "channels", chs);
-        qc_event *e = qc_events_add(&a->ev, QC_CLIPPING, "clipping", t_of(a, runs[i].start), t_of(a, end), -1, -1,
-                                    v, NULL, "%lld clipped run%s (%lld samples, longest %lld)",
-                                    (long long)(j - i + 1), j > i ? "s" : "", (long long)samples, (long long)longest);
-        if (e && (chmask & (chmask - 1)) == 0)
-            e->channel = runs[i].channel;
-        i = j + 1;
+    if (a->clip.runs == 0)
+        return;
+    json_t *v = json_object();
+    json_object_set_new(v, "runs", json_integer(a->clip.runs));
+    json_object_set_new(v, "samples", json_integer(a->clip.samples));
+    json_object_set_new(v, "longest_run", json_integer(a->clip.longest));
+    json_object_set_new(v, "start_sample", json_integer(a->clip.start));
+    json_t *chs = json_array();
+    for (int c = 0; c < a->channels && c < 32; c++)
+        if (a->clip.chmask & (1u << c))
+            json_array_append_new(chs, json_string(a->names[c]));
+    json_object_set_new(v, "channels", chs);
+    qc_event *e = qc_events_add(&a->ev, QC_CLIPPING, "clipping", t_of(a, a->clip.start), t_of(a, a->clip.end), -1,
+                                -1, v, NULL, "%lld clipped run%s (%lld samples, longest %lld)",
+                                (long long)a->clip.runs, a->clip.runs > 1 ? "s" : "", (long long)a->clip.samples,
+                                (long long)a->clip.longest);
+    if (e && (a->clip.chmask & (a->clip.chmask - 1)) == 0)
+        e->channel = a->clip.channel;
+    a->clip.runs = 0;
+}
+
+/* The meter's callback for each clipped run as it ends (on the analyser's
+ * thread): runs less than a second apart, on any channel, make one event.
+ * Runs of one block arrive channel by channel, so a run may start before
+ * the group's first one. */
+static void on_clip(void *user, const pk_clip_run *r)
+{
+    qc_audio *a = user;
+    if (a->p->severity[QC_CLIPPING] == QC_OFF)
+        return;
+    int64_t end = r->start + r->length;
+    if (a->clip.runs > 0 && r->start > a->clip.end + a->rate)
+        clip_flush(a);
+    if (a->clip.runs == 0) {
+        a->clip.start = r->start;
+        a->clip.end = end;
+        a->clip.samples = a->clip.longest = 0;
+        a->clip.chmask = 0;
     }
-    /* Runs beyond the meter's list are counted, not placed. */
-    if (r.clip_runs > (int64_t)n)
-        a->ev.count[QC_CLIPPING] += r.clip_runs - (int64_t)n;
+    a->clip.runs++;
+    a->clip.start = r->start < a->clip.start ? r->start : a->clip.start;
+    a->clip.end = end > a->clip.end ? end : a->clip.end;
+    a->clip.samples += r->length;
+    a->clip.longest = r->length > a->clip.longest ? r->length : a->clip.longest;
+    a->clip.chmask |= 1u << (r->channel & 31);
+    a->clip.channel = r->channel;
 }
 
 void qc_audio_finish(qc_audio *a)
@@ -364,9 +382,8 @@ void qc_audio_finish(qc_audio *a)
             pair_window(a, ps, a->samples);
         pair_end(a, ps);
     }
-    pk_loudness_finish(a->meter, NULL);
-    if (a->p->severity[QC_CLIPPING] != QC_OFF)
-        clip_events(a);
+    pk_loudness_finish(a->meter, NULL);   /* a run at the very end is reported here */
+    clip_flush(a);
 }
 
 qc_events *qc_audio_events(qc_audio *a) { return &a->ev; }

@@ -503,6 +503,56 @@ static void test_audio_detectors(void **state)
     pk_qc_profile_free(p);
 }
 
+/* A 500 Hz sine at twice full scale for 2 s (2000 clipped runs, far more
+ * than the meter lists) from 1.0 s, then one short burst at 6.0 s: two
+ * events, the first covering all its runs on both channels. */
+static void test_audio_many_clipped_runs(void **state)
+{
+    (void)state;
+    pk_qc_profile *p;
+    assert_int_equal(pk_qc_profile_load(ctx, "ebu-r128", &p), PK_OK);
+    qc_audio *a = audio_new(p, 2, "stereo");
+    const int rate = 48000, total = 8 * rate, block = 4096;
+    float *buf = malloc(sizeof(float) * 2 * block);
+    for (int pos = 0; pos < total; pos += block) {
+        int n = total - pos < block ? total - pos : block;
+        for (int i = 0; i < n; i++) {
+            int64_t s = pos + i;
+            double t = (double)s / rate, v = 0.25 * sin(2 * M_PI * 500 * t);
+            if (s >= rate && s < 3 * rate)
+                v = fmax(-1, fmin(1, 8 * v));
+            if (s >= 6 * rate && s < 6 * rate + 5)
+                v = 1;
+            buf[2 * i] = buf[2 * i + 1] = (float)v;
+        }
+        qc_audio_block(a, buf, n, pos, (double)pos / rate);
+    }
+    qc_audio_finish(a);
+    qc_events *ev = qc_audio_events(a);
+    qc_events_sort(ev);
+    int found = 0;
+    for (size_t i = 0; i < ev->n; i++) {
+        if (strcmp(ev->v[i].type, "clipping") != 0)
+            continue;
+        json_t *v = ev->v[i].values;
+        if (found == 0) {
+            assert_near(ev->v[i].start, 1.0, 1e-3);
+            assert_near(ev->v[i].end, 3.0, 1e-3);
+            assert_int_equal(json_integer_value(json_object_get(v, "runs")), 2 * 2 * 1000);
+            assert_int_equal(json_array_size(json_object_get(v, "channels")), 2);
+        } else {
+            assert_near(ev->v[i].start, 6.0, 1e-9);
+            assert_int_equal(json_integer_value(json_object_get(v, "samples")), 2 * 5);
+        }
+        found++;
+    }
+    assert_int_equal(found, 2);
+    assert_int_equal(ev->count[QC_CLIPPING], 2);
+    qc_audio_free(a);
+    free(buf);
+    pk_qc_profile_free(p);
+}
+
 /* ---- bounded containers --------------------------------------------------------------- */
 
 static void test_series_bounded(void **state)
@@ -545,7 +595,9 @@ int main(void)
         cmocka_unit_test(test_measure),          cmocka_unit_test(test_sad_identical),
         cmocka_unit_test(test_display_model),    cmocka_unit_test(test_flashing_rates),
         cmocka_unit_test(test_cuts),             cmocka_unit_test(test_stuck_pixel),
-        cmocka_unit_test(test_audio_detectors),  cmocka_unit_test(test_series_bounded),
+        cmocka_unit_test(test_audio_detectors),
+        cmocka_unit_test(test_audio_many_clipped_runs),
+        cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_events_capped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
