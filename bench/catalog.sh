@@ -38,7 +38,7 @@ if [ "$(find "$photos" -name '*.jpg' 2>/dev/null | wc -l)" -lt "$PHOTOS" ]; then
   rm -rf "$photos" && mkdir -p "$photos"
   mapfile -t src < <(find "$corpora/tagging" "$corpora/color_exposure" "$corpora/faces/deepface" \
     -iname '*.jp*g' 2>/dev/null | grep -v "'" | sort)
-  [ ${#src[@]} -gt 0 ] || { echo "no source photos in $corpora"; exit 1; }
+  [ ${#src[@]} -gt 0 ] || { echo "no source photos in $corpora"; exit 3; }
   for i in $(seq 1 "$PHOTOS"); do
     s=${src[$((i % ${#src[@]}))]}
     echo "$s $photos/d$((i % 20))/p$i.jpg $((60 + i % 36))"
