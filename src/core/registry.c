@@ -13,6 +13,8 @@ extern const pk_op pk_op_provenance;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
+extern const pk_op pk_op_vad;
+extern const pk_op pk_op_transcribe;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -21,6 +23,8 @@ static const pk_op *const registry[] = {
     &pk_op_models,
     &pk_op_models_install,
     &pk_op_models_verify,
+    &pk_op_vad,
+    &pk_op_transcribe,
 };
 
 size_t pk_op_count(void)
