@@ -231,7 +231,7 @@ static const pk_param_spec transcribe_params[] = {
     {.name = "pause-break", .type = PK_PARAM_FLOAT, .defval = "0.5", .min = 0.05, .max = 10, .unit = "s",
      .help = "a pause this long ends a cue"},
     {.name = "max-gap", .type = PK_PARAM_FLOAT, .defval = "1", .min = 0.1, .max = 60, .unit = "s",
-     .help = "a silence this long is never covered by a cue (cues end at most half of it after speech)"},
+     .help = "a silence this long is never covered by a cue (a cue reaches into it by half of it at most, or as far as --min-duration needs)"},
     {.name = "store", .type = PK_PARAM_BOOL, .defval = "yes",
      .help = "keep the words in the transcript store so `postkit cut` finds them from the media"},
     {.name = NULL},

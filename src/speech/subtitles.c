@@ -7,8 +7,8 @@
  * a pause, or when the next word would not fit; in the last case it ends at
  * the latest comma or pause in its second half rather than mid-phrase.
  * Short cues are held longer (minimum duration, reading speed) but never
- * into the next cue and never more than half of the `max_gap` silence that
- * may follow, so no cue stands over a long silence.
+ * into the next cue, and into a following silence only by half of `max_gap`
+ * (or what the minimum duration needs), so no cue stands over a long silence.
  */
 #include "speech/internal.h"
 
@@ -239,7 +239,11 @@ pk_status pk_cues_from_transcript(pk_ctx *ctx, const pk_transcript *t, const pk_
     for (size_t c = 0; c < nc; c++) {
         double words_end = cues[c].end;
         double next = c + 1 < nc ? cues[c + 1].start - o->min_gap : INFINITY;
+        /* Into a silence by half of max_gap at most, or as far as the
+         * minimum duration needs: never across it. */
         double limit = words_end + o->max_gap / 2;
+        if (limit < cues[c].start + o->min_duration)
+            limit = cues[c].start + o->min_duration;
         if (next < limit)
             limit = next;
         double want = cues[c].start + o->min_duration;
@@ -250,8 +254,13 @@ pk_status pk_cues_from_transcript(pk_ctx *ctx, const pk_transcript *t, const pk_
             want = cues[c].start + o->max_duration;
         if (want > cues[c].end)
             cues[c].end = want < limit ? want : (limit > cues[c].end ? limit : cues[c].end);
-        if (c + 1 < nc && cues[c].end > cues[c + 1].start)
-            cues[c].end = cues[c + 1].start;
+        /* Two frames between cues, even when the words run on: the last
+         * word's end gives way (it is still being heard as the next cue
+         * appears). */
+        if (c + 1 < nc && cues[c].end > cues[c + 1].start - o->min_gap) {
+            double e = cues[c + 1].start - o->min_gap;
+            cues[c].end = e > cues[c].start ? e : cues[c].start + 0.001;
+        }
         if (cues[c].end <= cues[c].start)
             cues[c].end = cues[c].start + 0.001;
     }
