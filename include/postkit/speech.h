@@ -81,8 +81,8 @@ typedef struct pk_subtitle_options {
     double max_duration;      /* 7 s */
     double max_cps;           /* reading speed, characters per second (20) */
     double pause_break;       /* a pause this long ends a cue (0.5 s) */
-    double max_gap;           /* never hold a cue across a silence this long (1.0 s): a cue ends
-                                 at most max_gap/2 after its last word */
+    double max_gap;           /* never hold a cue across a silence this long (1.0 s): a cue reaches
+                                 into it by max_gap/2 at most, or as far as min_duration needs */
     double min_gap;           /* between consecutive cues (0.08 s, two frames at 25 fps) */
 } pk_subtitle_options;
 
