@@ -75,6 +75,45 @@ static const char *jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+/* The sentences as written (so line numbers match the .txt the user
+ * edits); rebuilt from pauses when absent or inconsistent. */
+static pk_status restore_sentences(pk_ctx *ctx, pk_transcript *t, const json_t *sents)
+{
+    size_t n = json_array_size(sents), next = 0;
+    bool ok = n > 0;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(sents, i, s)
+    {
+        json_int_t first = json_integer_value(json_object_get(s, "first_word"));
+        json_int_t count = json_integer_value(json_object_get(s, "word_count"));
+        if (first != (json_int_t)next || count <= 0 || (size_t)(first + count) > t->words.n) {
+            ok = false;
+            break;
+        }
+        next = (size_t)(first + count);
+    }
+    if (!ok || next != t->words.n)
+        return pk_transcript_build_sentences(ctx, t, 0.6, 40);
+    if (!(t->sentences = calloc(n, sizeof *t->sentences)))
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    json_array_foreach(sents, i, s)
+    {
+        pk_sentence *d = &t->sentences[i];
+        d->first = (size_t)json_integer_value(json_object_get(s, "first_word"));
+        d->count = (size_t)json_integer_value(json_object_get(s, "word_count"));
+        d->start = t->words.v[d->first].start;
+        d->end = t->words.v[d->first + d->count - 1].end;
+        const char *text = json_string_value(json_object_get(s, "text"));
+        if (!(d->text = strdup(text ? text : "")))
+            return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        t->n_sentences = i + 1;
+        for (size_t k = d->first; k < d->first + d->count; k++)
+            t->words.v[k].sentence = (int)i;
+    }
+    return PK_OK;
+}
+
 pk_status pk_transcript_from_json(pk_ctx *ctx, const json_t *j, const char *path, pk_transcript *t)
 {
     if (!json_is_object(j) || strcmp(jstr(j, "format"), TRANSCRIPT_FORMAT) != 0)
@@ -131,7 +170,7 @@ pk_status pk_transcript_from_json(pk_ctx *ctx, const json_t *j, const char *path
         }
         t->n_segments = n;
     }
-    return pk_transcript_build_sentences(ctx, t, 0.5, 40);
+    return restore_sentences(ctx, t, json_object_get(j, "sentences"));
 }
 
 pk_status pk_transcript_load(pk_ctx *ctx, const char *path, pk_transcript **out)
