@@ -181,6 +181,14 @@ static pk_status cut_run(pk_run *run)
     if ((st = load_words(run, in, &t)) != PK_OK)
         return st;
     size_t n = t->words.n;
+    /* Words past the end of the media belong to another file. */
+    if (n > 0 && m.duration > 0 && t->words.v[n - 1].end > m.duration + 0.5) {
+        st = pk_fail(ctx, PK_ERR_INPUT, in,
+                     "the transcript does not belong to this file: it has words at %.1f s, the file lasts %.1f s",
+                     t->words.v[n - 1].end, m.duration);
+        pk_transcript_free(t);
+        return st;
+    }
     bool *keep = calloc(n ? n : 1, sizeof *keep);
     pk_range *ranges = NULL;
     size_t nr = 0;
