@@ -137,6 +137,10 @@ expect "... in one line naming the file, the line and the word" \
 expect "... and nothing is written" [ ! -e "$T/bad.mp4" ]
 run_pk cut "$T/clip.mp4" --transcript "$T/edited.txt" -o "$T/nowords.mp4" --words "$T/clip.mp4"
 expect "--words that is no transcript is an input error (exit 3)" [ "$rc" -eq 3 ]
+jq '.words[].start += 100 | .words[].end += 100' "$T/words.json" >"$T/other.json"
+run_pk cut "$T/clip.mp4" --transcript "$T/edited.txt" --words "$T/other.json" -o "$T/other.mp4"
+expect "a transcript of another (longer) file is refused (exit 3)" \
+  bash -c "[ $rc -eq 3 ] && grep -q 'does not belong to this file' '$err'"
 run_pk cut "$T/clip.mp4" -o "$T/nothing.mp4" --words "$T/words.json"
 expect "nothing to cut is a usage error (exit 2)" [ "$rc" -eq 2 ]
 
