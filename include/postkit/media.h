@@ -4,8 +4,11 @@
  *
  * A pk_source demuxes a file once and decodes the streams asked for. The
  * caller pulls items (an audio block or a video frame) in presentation order,
- * and hands each to as many analysers as it likes. Memory is bounded by one
- * block / a few frames, never by the file's duration.
+ * and hands each to as many analysers as it likes. Memory is bounded by a
+ * fixed window (see pk_source_next), never by the file's duration.
+ *
+ * A pk_audio_writer writes WAV or FLAC; a pk_remux rewrites a file with one
+ * audio stream replaced and every other stream copied untouched.
  */
 #ifndef POSTKIT_MEDIA_H
 #define POSTKIT_MEDIA_H

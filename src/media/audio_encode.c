@@ -273,6 +273,8 @@ static void convert(pk_aenc *e, const float *in, int frames)
     }
     for (size_t i = 0; i < n; i++) {
         double v = (double)in[i] * scale;
+        if (v != v)
+            v = 0.0; /* NaN: silence rather than an undefined conversion */
         double r = rint(v);
         if (r > hi || r < lo) {
             e->clipped++;
@@ -280,8 +282,6 @@ static void convert(pk_aenc *e, const float *in, int frames)
         } else if (dither) {
             v = rint(v + tpdf(&e->rng));
             v = v > hi ? hi : v < lo ? lo : v;
-        } else if (v != v) {
-            v = 0.0; /* NaN: silence rather than an undefined conversion */
         } else {
             v = r;
         }

@@ -161,19 +161,20 @@ static void test_dither_only_when_reducing(void **state)
 static void test_clipping_counted_not_wrapped(void **state)
 {
     (void)state;
-    const float x[] = {1.5f, -2.0f, 0.25f, 1.0f, -1.0f, 0.999f, 40000.0f, -0.5f};
-    const int n = 8;
+    const float x[] = {1.5f, -2.0f, 0.25f, 1.0f, -1.0f, 0.999f, 40000.0f, -0.5f, NAN, -INFINITY};
+    const int n = 10;
     struct {
         int bits, is_float;
         const char *name;
         int64_t clipped;
-    } cases[] = {{16, 0, "c16.wav", 4}, {24, 0, "c24.flac", 4}, {32, 0, "c32.wav", 4}, {32, 1, "cf.wav", 0}};
+    } cases[] = {{16, 0, "c16.wav", 5}, {24, 0, "c24.flac", 5}, {32, 0, "c32.wav", 5}, {32, 1, "cf.wav", 0}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         /* no dither, so the kept values can be compared exactly */
         pk_audio_format fmt = {.rate = 44100, .channels = 1, .bits = cases[k].bits, .is_float = cases[k].is_float,
                                .no_dither = 1};
         pk_audio_writer *w = write_file(cases[k].name, &fmt, x, n, NULL);
-        /* 1.5, -2.0, 40000 and +1.0 (one step above the largest code) */
+        /* 1.5, -2.0, 40000, -inf and +1.0 (one step above the largest
+         * code); NaN becomes silence */
         assert_int_equal(pk_audio_writer_clipped(w), cases[k].clipped);
         pk_audio_writer_free(w);
         int64_t m;
@@ -191,6 +192,8 @@ static void test_clipping_counted_not_wrapped(void **state)
             assert_near(y[4], -1.0, 0);
             assert_near(y[6], top, 1e-7);
             assert_near(y[7], -0.5, 0);
+            assert_near(y[8], 0.0, 0);
+            assert_near(y[9], -1.0, 0);
         }
         free(y);
     }
