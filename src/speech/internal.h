@@ -167,6 +167,11 @@ pk_status pk_transcribe_media(pk_ctx *ctx, const char *path, pk_model *vad_model
 
 /* The VAD options from those parameters. */
 void pk_speech_vad_options(pk_run *run, pk_vad_options *o);
+/* Run the VAD over the audio of `path`: *segments_out is a new JSON array
+ * of {start, end} in seconds from the audio's start, *duration the audio's
+ * length and *speech the seconds of speech. */
+pk_status pk_speech_vad_file(pk_run *run, const char *path, pk_model *model, const pk_vad_options *o,
+                             json_t **segments_out, double *duration, double *speech);
 /* The subtitle options from transcribe's parameters (op_transcribe.c). */
 void pk_speech_subtitle_options(pk_run *run, pk_subtitle_options *o);
 

@@ -63,6 +63,47 @@ static pk_status load_words(pk_run *run, const char *in, pk_transcript **out)
     return PK_OK;
 }
 
+/* Without a transcript, --remove-silence keeps what the VAD calls speech:
+ * each speech segment becomes one "word". */
+static pk_status speech_as_words(pk_run *run, const char *in, pk_transcript **out)
+{
+    pk_ctx *ctx = pk_run_ctx(run);
+    *out = NULL;
+    pk_model *model;
+    pk_status st = pk_run_open_model(run, "silero-vad", &model);
+    if (st != PK_OK)
+        return st;
+    pk_vad_options o;
+    pk_vad_options_init(&o);
+    json_t *segs = NULL;
+    double duration, speech;
+    pk_transcript *t = NULL;
+    if ((st = pk_speech_vad_file(run, in, model, &o, &segs, &duration, &speech)) == PK_OK &&
+        (st = pk_transcript_new(ctx, &t)) == PK_OK) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(segs, i, s)
+        {
+            if ((st = pk_words_push(ctx, &t->words, "(speech)", json_real_value(json_object_get(s, "start")),
+                                    json_real_value(json_object_get(s, "end")), 1.0f, false)) != PK_OK)
+                break;
+        }
+        t->duration = duration;
+    }
+    json_decref(segs);
+    pk_model_free(model);
+    if (st != PK_OK) {
+        pk_transcript_free(t);
+        return st;
+    }
+    if (t->words.n == 0) {
+        pk_transcript_free(t);
+        return pk_fail(ctx, PK_ERR_INPUT, in, "no speech found: nothing would be left");
+    }
+    *out = t;
+    return PK_OK;
+}
+
 typedef struct media_facts {
     bool video;
     int fps_num, fps_den;
@@ -178,7 +219,16 @@ static pk_status cut_run(pk_run *run)
     if ((st = read_facts(ctx, in, &m)) != PK_OK)
         return st;
     pk_transcript *t;
-    if ((st = load_words(run, in, &t)) != PK_OK)
+    bool vad_words = false;
+    if (!edited && !pk_run_str(run, "words") && pk_run_bool(run, "remove-silence") &&
+        !pk_run_bool(run, "remove-fillers")) {
+        /* Silence removal needs no words: the VAD's speech will do. */
+        st = speech_as_words(run, in, &t);
+        vad_words = true;
+    } else {
+        st = load_words(run, in, &t);
+    }
+    if (st != PK_OK)
         return st;
     size_t n = t->words.n;
     /* Words past the end of the media belong to another file. */
@@ -271,6 +321,7 @@ static pk_status cut_run(pk_run *run)
         json_object_set_new(rec, "input", pk_json_string(in));
         if (out_path)
             json_object_set_new(rec, "output", pk_json_string(out_path));
+        json_object_set_new(rec, "words_from", json_string(vad_words ? "vad" : "transcript"));
         json_object_set_new(rec, "words", json_integer((json_int_t)n));
         json_object_set_new(rec, "words_deleted", json_integer((json_int_t)deleted));
         json_object_set_new(rec, "fillers_removed", json_integer((json_int_t)fillers));
@@ -317,7 +368,8 @@ static const pk_param_spec cut_params[] = {
     {.name = "fcpxml", .type = PK_PARAM_PATH_OUT, .metavar = "OUT.fcpxml", .help = "also write FCPXML 1.9"},
     {.name = "otio", .type = PK_PARAM_PATH_OUT, .metavar = "OUT.otio", .help = "also write OpenTimelineIO JSON"},
     {.name = "remove-silence", .type = PK_PARAM_BOOL, .defval = "no",
-     .help = "also shorten pauses between kept words to --margin on each side"},
+     .help = "also shorten pauses between kept words to --margin on each side; without a transcript, "
+             "keep the speech Silero VAD finds"},
     {.name = "margin", .type = PK_PARAM_FLOAT, .defval = "0.2", .min = 0, .max = 5, .unit = "s",
      .help = "silence kept beside speech with --remove-silence"},
     {.name = "min-pause", .type = PK_PARAM_FLOAT, .defval = "0.5", .min = 0, .max = 60, .unit = "s",

@@ -38,9 +38,7 @@ void pk_speech_vad_options(pk_run *run, pk_vad_options *o)
     o->pad = pk_run_float(run, "speech-pad");
 }
 
-/* Run the VAD over the audio of `path`; *segments_out is a new JSON array,
- * *duration the audio's length in seconds. */
-static pk_status vad_file(pk_run *run, const char *path, pk_model *model, const pk_vad_options *o,
+pk_status pk_speech_vad_file(pk_run *run, const char *path, pk_model *model, const pk_vad_options *o,
                           json_t **segments_out, double *duration, double *speech)
 {
     pk_ctx *ctx = pk_run_ctx(run);
@@ -95,7 +93,7 @@ static pk_status vad_run(pk_run *run)
         const char *path = pk_run_input(run, i);
         json_t *segments = NULL;
         double duration = 0, speech = 0;
-        st = vad_file(run, path, model, &o, &segments, &duration, &speech);
+        st = pk_speech_vad_file(run, path, model, &o, &segments, &duration, &speech);
         if (st == PK_ERR_INTERRUPTED || st == PK_ERR_INTERNAL || st == PK_ERR_USAGE)
             break;
         if (st != PK_OK) {

@@ -117,6 +117,9 @@ expect "... keeping each word with 0.12 s (3 frames) either side (7 ranges)" jqt
 want=$(jq '[.words[] | .end - .start + 0.24] | add * 25 | round' "$T/words.json")
 got=$(jq '[.results[0].ranges[] | .end_frame - .start_frame] | add' "$out")
 expect "... $got frames for the expected $want" [ "$got" -eq "$want" ]
+run_pk cut "$T/clip.mp4" --remove-silence --margin 0.05 --min-pause 0.2 --edl "$T/vad.edl" --json
+expect "--remove-silence without a transcript keeps the VAD's speech (7 words, 7 ranges)" \
+  jqt '.results[0].words_from == "vad" and (.results[0].ranges | length) == 7' "$out"
 run_pk cut "$T/clip.mp4" --words "$T/words.json" --remove-fillers --fillers window,river --edl "$T/f.edl" --json
 expect "--remove-fillers with a word list cuts those words" \
   jqt '.results[0].fillers_removed == 2 and .results[0].words_deleted == 2' "$out"
