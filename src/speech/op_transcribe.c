@@ -142,10 +142,11 @@ static pk_status transcribe_run(pk_run *run)
 {
     pk_ctx *ctx = pk_run_ctx(run);
     const char *in = pk_run_input(run, 0);
-    const char *out_path = pk_run_str(run, "output");
-    int kind = output_kind(out_path);
-    if (kind < 0)
-        return pk_fail(ctx, PK_ERR_USAGE, out_path, "the output must end in .srt, .vtt, .json or .txt");
+    size_t n_out = pk_run_str_count(run, "output");
+    for (size_t i = 0; i < n_out; i++)
+        if (output_kind(pk_run_str_at(run, "output", i)) < 0)
+            return pk_fail(ctx, PK_ERR_USAGE, pk_run_str_at(run, "output", i),
+                           "the output must end in .srt, .vtt, .json or .txt");
     if (pk_run_str(run, "import") && (pk_run_is_set(run, "engine") || pk_run_is_set(run, "model")))
         return pk_fail(ctx, PK_ERR_USAGE, NULL, "--import uses the subtitles as they are: no --engine or --model");
     pk_status st = pk_check_input_file(ctx, in, NULL);
@@ -173,14 +174,23 @@ static pk_status transcribe_run(pk_run *run)
             pk_log(ctx, PK_LOG_WARNING, "%s", pk_ctx_errmsg(ctx));
         }
     }
+    /* One recognition, every output asked for. */
     size_t n_cues = 0;
-    if (st == PK_OK)
-        st = write_output(run, out_path, (out_kind)kind, t, &n_cues);
+    json_t *outputs = json_array();
+    for (size_t i = 0; st == PK_OK && i < n_out; i++) {
+        const char *path = pk_run_str_at(run, "output", i);
+        out_kind kind = (out_kind)output_kind(path);
+        size_t cues = 0;
+        st = write_output(run, path, kind, t, &cues);
+        if (kind == OUT_SRT || kind == OUT_VTT)
+            n_cues = cues;
+        json_array_append_new(outputs, pk_json_string(path));
+    }
     if (st == PK_OK) {
         double elapsed = pk_monotonic_seconds() - t_start;
         json_t *rec = json_object();
         json_object_set_new(rec, "input", pk_json_string(in));
-        json_object_set_new(rec, "output", pk_json_string(out_path));
+        json_object_set_new(rec, "outputs", json_incref(outputs));
         json_object_set_new(rec, "engine", json_string(t->engine));
         json_object_set_new(rec, "model", pk_json_string(t->model));
         json_object_set_new(rec, "model_sha256", json_string(t->model_sha256));
@@ -192,13 +202,13 @@ static pk_status transcribe_run(pk_run *run)
         json_object_set_new(rec, "speech_seconds", json_real(pk_round(speech, 3)));
         json_object_set_new(rec, "words", json_integer((json_int_t)t->words.n));
         json_object_set_new(rec, "sentences", json_integer((json_int_t)t->n_sentences));
-        if (kind == OUT_SRT || kind == OUT_VTT)
-            json_object_set_new(rec, "cues", json_integer((json_int_t)n_cues));
+        json_object_set_new(rec, "cues", json_integer((json_int_t)n_cues));
         json_object_set_new(rec, "seconds", json_real(pk_round(elapsed, 3)));
         if (t->duration > 0)
             json_object_set_new(rec, "real_time_factor", json_real(pk_round(elapsed / t->duration, 4)));
         pk_run_emit(run, rec);
     }
+    json_decref(outputs);
     pk_transcript_free(t);
     return st;
 }
@@ -206,8 +216,9 @@ static pk_status transcribe_run(pk_run *run)
 static const pk_param_spec transcribe_params[] = {
     {.name = "output", .short_opt = 'o', .type = PK_PARAM_PATH_OUT, .metavar = "OUT.srt|.vtt|.json|.txt",
      .help = "the file to write; the extension chooses subtitles (SRT, WebVTT), the full transcript "
-             "with every word's times (JSON) or the editable text, one sentence per line (TXT)",
-     .flags = PK_PARAM_REQUIRED},
+             "with every word's times (JSON) or the editable text, one sentence per line (TXT). "
+             "Repeat for several outputs of one recognition",
+     .flags = PK_PARAM_REQUIRED | PK_PARAM_REPEAT},
     {.name = "engine", .type = PK_PARAM_ENUM, .defval = "auto", .choices = "auto|pocketsphinx|whisper",
      .help = "recogniser: whisper.cpp when a whisper model is installed or given, else PocketSphinx"},
     {.name = "model", .type = PK_PARAM_STRING, .metavar = "PATH",

@@ -44,9 +44,11 @@ expect "a stricter threshold finds no more speech" \
   bash -c "[ \$(jq '.results[0].speech_seconds' '$out') \< \$(jq '.results[0].speech_seconds' '$T/vad.json') ] || [ \$(jq '.results[0].speech_seconds' '$out') = 0 ]"
 
 # ---- transcription: formats, rules, provenance ----
+run_pk transcribe "$T/speech.wav" -o "$T/speech.srt" -o "$T/speech.vtt" -o "$T/speech.json" -o "$T/speech.txt" \
+  --engine pocketsphinx
+expect "transcribe to .srt, .vtt, .json and .txt in one run exits 0" [ "$rc" -eq 0 ]
 for ext in srt vtt json txt; do
-  run_pk transcribe "$T/speech.wav" -o "$T/speech.$ext" --engine pocketsphinx
-  expect "transcribe to .$ext exits 0" [ "$rc" -eq 0 ]
+  expect "... writing the .$ext" [ -s "$T/speech.$ext" ]
 done
 expect "SRT cues are numbered with hh:mm:ss,mmm times" \
   bash -c "head -2 '$T/speech.srt' | grep -qxE '1|[0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} --> [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}' && [ \$(head -2 '$T/speech.srt' | grep -cE '^(1|[0-9:,]+ --> [0-9:,]+)$') -eq 2 ]"
