@@ -47,7 +47,9 @@ hyperfine --runs "$runs" --export-json "$out/hyperfine.json" \
   -n ffmpeg-copy "ffmpeg -loglevel error -y -f concat -safe 0 -i $out/concat.txt -c copy $out/copy.mp4" >&2
 
 t() { jq ".results[] | select(.command == \"$1\") | .mean" "$out/hyperfine.json"; }
+u() { jq ".results[] | select(.command == \"$1\") | .user + .system" "$out/hyperfine.json"; }
 p=$(t postkit) f=$(t ffmpeg-filter) c=$(t ffmpeg-copy)
+pu=$(u postkit) fu=$(u ffmpeg-filter) cu=$(u ffmpeg-copy)
 frames() { ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets -of csv=p=0 "$1"; }
 cat <<MD
 
@@ -56,11 +58,11 @@ Input: testsrc2 1920x1080 25 fps H.264 + AAC, 600 s; $n kept ranges. Both render
 AAC 128 kb/s. $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare rows of this run).
 \`bench/cut.sh\`, hyperfine, $runs run(s) each.
 
-| command | mean time | video frames out |
-| --- | ---: | ---: |
-| \`postkit cut\` (decode once, re-encode, crossfades) | $(printf '%.1f' "$p") s | $(frames "$out/postkit.mp4") |
-| \`ffmpeg\` trim/atrim + concat filter, same encoder settings | $(printf '%.1f' "$f") s | $(frames "$out/ffmpeg.mp4") |
-| \`ffmpeg -f concat -c copy\` (keyframe cuts, not frame-accurate) | $(printf '%.1f' "$c") s | $(frames "$out/copy.mp4") |
+| command | wall time | CPU time (user+sys) | video frames out |
+| --- | ---: | ---: | ---: |
+| \`postkit cut\` (decode once, re-encode, crossfades) | $(printf '%.1f' "$p") s | $(printf '%.1f' "$pu") s | $(frames "$out/postkit.mp4") |
+| \`ffmpeg\` trim/atrim + concat filter, same encoder settings | $(printf '%.1f' "$f") s | $(printf '%.1f' "$fu") s | $(frames "$out/ffmpeg.mp4") |
+| \`ffmpeg -f concat -c copy\` (keyframe cuts, not frame-accurate) | $(printf '%.1f' "$c") s | $(printf '%.1f' "$cu") s | $(frames "$out/copy.mp4") |
 
-postkit / ffmpeg filter concat = **$(printf '%.2f' "$(echo "$p / $f" | bc -l)")x** (target ≤ 1.2).
+postkit / ffmpeg filter concat: wall **$(printf '%.2f' "$(echo "$p / $f" | bc -l)")x**, CPU **$(printf '%.2f' "$(echo "$pu / $fu" | bc -l)")x** (target ≤ 1.2).
 MD

@@ -41,6 +41,8 @@ hyperfine --runs "$runs" --export-json "$out/hyperfine.json" \
 
 p=$(jq '.results[] | select(.command == "postkit") | .mean' "$out/hyperfine.json")
 d=$(jq '.results[] | select(.command == "pocketsphinx_continuous") | .mean' "$out/hyperfine.json")
+pu=$(jq '.results[] | select(.command == "postkit") | .user + .system' "$out/hyperfine.json")
+du=$(jq '.results[] | select(.command == "pocketsphinx_continuous") | .user + .system' "$out/hyperfine.json")
 cat <<MD
 
 ### transcribe: RTF vs pocketsphinx_continuous ($(date -u +%Y-%m-%d), $(git -C "$root" rev-parse --short HEAD))
@@ -48,10 +50,10 @@ Input: $(printf '%.0f' "$dur") s of speech, 16 kHz mono ($(cat "$out/source.txt"
 average $(cut -d' ' -f1-3 /proc/loadavg) (other work shares the machine: compare the two rows, not absolute times).
 \`bench/transcribe.sh\`, hyperfine, $runs run(s) each.
 
-| command | mean time | real-time factor |
-| --- | ---: | ---: |
-| \`postkit transcribe --engine pocketsphinx\` (VAD, 2 decoders) | $(printf '%.1f' "$p") s | $(printf '%.3f' "$(echo "$p / $dur" | bc -l)") |
-| \`pocketsphinx_continuous -infile\` | $(printf '%.1f' "$d") s | $(printf '%.3f' "$(echo "$d / $dur" | bc -l)") |
+| command | wall time | real-time factor | CPU time (user+sys) |
+| --- | ---: | ---: | ---: |
+| \`postkit transcribe --engine pocketsphinx\` (VAD, 2 decoders) | $(printf '%.1f' "$p") s | $(printf '%.3f' "$(echo "$p / $dur" | bc -l)") | $(printf '%.1f' "$pu") s |
+| \`pocketsphinx_continuous -infile\` | $(printf '%.1f' "$d") s | $(printf '%.3f' "$(echo "$d / $dur" | bc -l)") | $(printf '%.1f' "$du") s |
 
-postkit / pocketsphinx_continuous = **$(printf '%.2f' "$(echo "$p / $d" | bc -l)")x** (target ≤ 1).
+postkit / pocketsphinx_continuous: wall **$(printf '%.2f' "$(echo "$p / $d" | bc -l)")x**, CPU **$(printf '%.2f' "$(echo "$pu / $du" | bc -l)")x** (target ≤ 1 in wall time).
 MD
