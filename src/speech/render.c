@@ -316,15 +316,23 @@ static pk_status open_audio(render *r, const AVStream *ist)
     const AVCodecParameters *p = ist->codecpar;
     const AVOutputFormat *of = r->out->oformat;
     const AVCodec *enc = NULL;
-    if (avformat_query_codec(of, p->codec_id, FF_COMPLIANCE_NORMAL) == 1)
+    if (of->audio_codec == AV_CODEC_ID_PCM_S16LE) {
+        /* WAV and its kin: PCM at the source's depth (24 bits for lossy
+         * sources), not the source's codec even when the muxer takes it. */
+        int b = pk_ffmpeg_audio_bits(p);
+        enc = avcodec_find_encoder(b > 0 && b <= 16 ? AV_CODEC_ID_PCM_S16LE : AV_CODEC_ID_PCM_S24LE);
+    } else if (avformat_query_codec(of, p->codec_id, FF_COMPLIANCE_NORMAL) == 1) {
         enc = pk_aenc_find_encoder(p->codec_id);
+    }
     if (!enc)
         enc = pk_aenc_find_encoder(of->audio_codec);
     if (!enc)
         return pk_fail(r->ctx, PK_ERR_USAGE, r->s->out_name, "no audio encoder for the %s container", of->name);
     const AVCodecDescriptor *d = avcodec_descriptor_get(enc->id);
     bool lossless = d && (d->props & AV_CODEC_PROP_LOSSLESS);
-    int bits = lossless ? (pk_ffmpeg_audio_bits(p) > 0 ? pk_ffmpeg_audio_bits(p) : 16) : 0;
+    int bits = lossless ? (pk_ffmpeg_audio_bits(p) > 0 ? pk_ffmpeg_audio_bits(p)
+                                                      : enc->id == AV_CODEC_ID_PCM_S24LE ? 24 : 16)
+                        : 0;
     int64_t br = p->bit_rate > 0 && enc->id == p->codec_id ? p->bit_rate : 96000LL * p->ch_layout.nb_channels;
     if (br > 320000 && !lossless)
         br = 320000;
