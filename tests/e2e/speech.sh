@@ -7,7 +7,6 @@
 
 PY=/usr/bin/python3
 LIB="$PK_ROOT/tests/e2e/speech_lib.py"
-WER="$(dirname "$POSTKIT")/tests/wer"
 T=$SUITE_TMP
 export POSTKIT_TRANSCRIPTS=$T/transcripts
 jqt() { jq -e "$@" >/dev/null; }
@@ -114,29 +113,15 @@ if ! have_corpus asr; then
 elif ! command -v pocketsphinx_continuous >/dev/null; then
   skip "WER on the ASR corpus" "pocketsphinx_continuous missing (Debian package pocketsphinx)"
 else
-  M=$PK_CORPORA/asr/MANIFEST.txt
-  tot_pipe=0 tot_direct=0 tot_ref=0
-  n=0
-  for f in "$PK_CORPORA"/asr/cmu_arctic/*.wav "$PK_CORPORA"/asr/whisper_jfk/jfk.mp3; do
-    b=$(basename "$f"); b=${b%.*}
-    if [ "$b" = jfk ]; then
-      grep -oE '"And so my fellow[^"]*"' "$M" | tr -d '"' >"$T/$b.ref"
-    else
-      id=${b##*_}
-      grep -E "^\s+$id " "$M" | sed -E "s/^\s+$id //" >"$T/$b.ref"
-    fi
-    ffmpeg -loglevel error -y -i "$f" -ar 16000 -ac 1 -c:a pcm_s16le "$T/$b.16k.wav"
-    pocketsphinx_continuous -infile "$T/$b.16k.wav" >"$T/$b.direct" 2>/dev/null
-    "$POSTKIT" transcribe "$f" -o "$T/$b.txt" --engine pocketsphinx --no-store >/dev/null 2>>"$T/all.stderr"
-    p=$("$WER" "$T/$b.ref" "$T/$b.txt") d=$("$WER" "$T/$b.ref" "$T/$b.direct")
-    echo "# WER $b: pipeline $(jq .wer <<<"$p") direct $(jq .wer <<<"$d")"
-    tot_pipe=$((tot_pipe + $(jq .errors <<<"$p"))) tot_direct=$((tot_direct + $(jq .errors <<<"$d")))
-    tot_ref=$((tot_ref + $(jq .ref_words <<<"$p"))); n=$((n + 1))
-  done
-  echo "# WER over $n files, $tot_ref words: pipeline $tot_pipe errors ($((100 * tot_pipe / tot_ref))%), pocketsphinx_continuous $tot_direct errors ($((100 * tot_direct / tot_ref))%)"
-  expect "WER was measured on all 7 corpus files" [ "$n" -eq 7 ]
+  # The same command that measures it for bench/RESULTS.md.
+  "$PK_ROOT/scripts/asr-wer" "$(dirname "$POSTKIT")" "$T/wer" >"$T/wer.out" 2>>"$T/all.stderr"
+  rc=$?
+  sed 's/^/# /' "$T/wer.out"
+  expect "scripts/asr-wer measures the corpus (exit 0)" [ "$rc" -eq 0 ]
+  total() { awk -F'\t' -v e="$1" -v c="$2" '$1 == e { print $c }' "$T/wer/totals.tsv"; }
+  expect "WER was measured on all 7 corpus files" [ "$(total pocketsphinx 2)" = 7 ]
   expect "the pipeline (VAD + 16 kHz + segments) does no worse than pocketsphinx_continuous on whole files" \
-    [ "$tot_pipe" -le "$tot_direct" ]
+    [ "$(total pocketsphinx 4)" -le "$(total pocketsphinx_continuous 4)" ]
 fi
 
 # ---- bounded memory: a 2-hour file needs no more than a 3-minute one ----
