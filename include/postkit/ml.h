@@ -104,6 +104,26 @@ int64_t pk_model_max_batch(const pk_model *m);
 pk_status pk_model_run(pk_ctx *ctx, pk_model *m, const pk_tensor *inputs, size_t n_inputs,
                        pk_tensor *outputs, size_t n_outputs);
 
+/* ---- Models of other formats --------------------------------------------
+ * Weights another runtime loads (whisper.cpp's ggml files) are read into
+ * memory and verified exactly like ONNX models, and the caller hands those
+ * very bytes to its runtime. */
+typedef struct pk_model_bytes {
+    unsigned char *data;
+    size_t size;
+    char sha256[65];
+    char *path;
+    char *version;      /* NULL when read from a file directly */
+} pk_model_bytes;
+
+/* Read the installed model `id` and verify it (errors as pk_model_open).
+ * Release with pk_model_bytes_clear. */
+pk_status pk_model_read(pk_ctx *ctx, const char *id, pk_model_bytes *out);
+/* Read a model file; `expect_sha256` may be NULL. */
+pk_status pk_model_read_file(pk_ctx *ctx, const char *path, const char *id, const char *expect_sha256,
+                             pk_model_bytes *out);
+void pk_model_bytes_clear(pk_model_bytes *b);
+
 /* ---- The store -------------------------------------------------------- */
 
 /* The store's folder (no trailing slash), as configured by the environment.

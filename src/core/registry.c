@@ -24,6 +24,9 @@ extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
 extern const pk_op pk_op_thumbnail;
+extern const pk_op pk_op_vad;
+extern const pk_op pk_op_transcribe;
+extern const pk_op pk_op_cut;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -43,6 +46,9 @@ static const pk_op *const registry[] = {
     &pk_op_models_install,
     &pk_op_models_verify,
     &pk_op_thumbnail,
+    &pk_op_vad,
+    &pk_op_transcribe,
+    &pk_op_cut,
 };
 
 size_t pk_op_count(void)

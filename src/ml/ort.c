@@ -241,6 +241,39 @@ static void sha256_hex(const unsigned char *data, size_t len, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
+pk_status pk_model_read_file(pk_ctx *ctx, const char *path, const char *id, const char *expect_sha256,
+                             pk_model_bytes *out)
+{
+    memset(out, 0, sizeof *out);
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    pk_status st = read_file(ctx, path, &bytes, &len);
+    if (st != PK_OK)
+        return st;
+    sha256_hex(bytes, len, out->sha256);
+    if (expect_sha256 && strcmp(out->sha256, expect_sha256) != 0) {
+        free(bytes);
+        return pk_fail(ctx, PK_ERR_INPUT, path,
+                       "model '%s' is altered or corrupt: SHA-256 %.12s… instead of %.12s… (%s %s)", id,
+                       out->sha256, expect_sha256, PK_INSTALL_HINT, id);
+    }
+    if (!(out->path = strdup(path))) {
+        free(bytes);
+        return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
+    }
+    out->data = bytes;
+    out->size = len;
+    return PK_OK;
+}
+
+void pk_model_bytes_clear(pk_model_bytes *b)
+{
+    free(b->data);
+    free(b->path);
+    free(b->version);
+    memset(b, 0, sizeof *b);
+}
+
 pk_status pk_model_open_file(pk_ctx *ctx, const char *path, const char *id, const char *version,
                              const char *expect_sha256, pk_model **out)
 {

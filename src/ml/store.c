@@ -186,9 +186,11 @@ pk_status pk_store_check(pk_ctx *ctx, const char *store, const json_t *entry, co
     return PK_OK;
 }
 
-pk_status pk_model_open(pk_ctx *ctx, const char *id, pk_model **out)
+/* Find the installed file of `id` and the SHA-256 it must have. On PK_OK
+ * *path, *want and *version are new allocations the caller frees. */
+static pk_status locate(pk_ctx *ctx, const char *id, char **path_out, char **want_out, char **version_out)
 {
-    *out = NULL;
+    *path_out = *want_out = *version_out = NULL;
     json_t *manifest;
     pk_status st = pk_manifest_load(ctx, &manifest);
     if (st != PK_OK)
@@ -209,17 +211,58 @@ pk_status pk_model_open(pk_ctx *ctx, const char *id, pk_model **out)
                      PK_INSTALL_HINT, id);
     } else if ((st = pk_store_read_record(ctx, store, id, &record)) == PK_OK) {
         const char *want = pk_entry_expected_sha256(entry, record);
-        if (!want)
+        if (!want) {
             st = pk_fail(ctx, PK_ERR_INPUT, path,
                          "model '%s' has no install record to check it against (%s %s)", id,
                          PK_INSTALL_HINT, id);
-        else
-            st = pk_model_open_file(ctx, path, id, pk_entry_str(entry, "version"), want, out);
+        } else if (!(*want_out = strdup(want)) || !(*version_out = strdup(pk_entry_str(entry, "version")))) {
+            st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        } else {
+            *path_out = path;
+            path = NULL;
+        }
+    }
+    if (st != PK_OK) {
+        free(*want_out);
+        free(*version_out);
+        *want_out = *version_out = NULL;
     }
     json_decref(record);
     json_decref(manifest);
     free(path);
     free(store);
+    return st;
+}
+
+pk_status pk_model_open(pk_ctx *ctx, const char *id, pk_model **out)
+{
+    *out = NULL;
+    char *path, *want, *version;
+    pk_status st = locate(ctx, id, &path, &want, &version);
+    if (st != PK_OK)
+        return st;
+    st = pk_model_open_file(ctx, path, id, version, want, out);
+    free(path);
+    free(want);
+    free(version);
+    return st;
+}
+
+pk_status pk_model_read(pk_ctx *ctx, const char *id, pk_model_bytes *out)
+{
+    memset(out, 0, sizeof *out);
+    char *path, *want, *version;
+    pk_status st = locate(ctx, id, &path, &want, &version);
+    if (st != PK_OK)
+        return st;
+    st = pk_model_read_file(ctx, path, id, want, out);
+    if (st == PK_OK) {
+        out->version = version;
+        version = NULL;
+    }
+    free(path);
+    free(want);
+    free(version);
     return st;
 }
 
