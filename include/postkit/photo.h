@@ -125,6 +125,121 @@ double pk_rolloff(double x, double knee);
  * of 1.0) and only the range that needs it is compressed. */
 double pk_rolloff_knee(double white);
 
+/* ---- Image statistics ------------------------------------------------------
+ * Measured on a reduced-size copy of a photo (a few hundred thousand pixels
+ * of linear RGB): the corrections are decided there and applied to the full
+ * image as a stream. */
+
+/* Quantiles of luminance measured: q = (k + 1) / (PK_PHOTO_QUANTILES + 1). */
+#define PK_PHOTO_QUANTILES 49
+
+typedef enum pk_illuminant_method {
+    /* Minkowski norm of each cone channel over the trusted pixels,
+     * (mean c^p)^(1/p): p = 1 is grey-world, large p tends to white-patch
+     * (Finlayson & Trezzi 2004, "Shades of grey and colour constancy"). */
+    PK_ILLUM_SHADES_OF_GREY,
+    /* Mean of the brightest 2% of trusted pixels (by luminance): bright-pixel
+     * / white-patch (Land's retinex; Joze et al. 2012). */
+    PK_ILLUM_WHITE_PATCH
+} pk_illuminant_method;
+
+typedef struct pk_photo_measure_opts {
+    pk_illuminant_method method;
+    double p;            /* Minkowski exponent for shades of grey (>= 1) */
+    pk_cat cat;          /* cone space in which the illuminant is estimated */
+    double clip_level;   /* a pixel with a channel >= this is clipped (linear) */
+    double shadow_level; /* a pixel with luminance below this is deep shadow */
+} pk_photo_measure_opts;
+
+/* The defaults: grey-world (shades of grey, p = 1), Bradford cone space, clipped at
+ * 0.955 (sRGB 250/255), deep shadow below Y = 0.002 (sRGB ~9/255). */
+void pk_photo_measure_defaults(pk_photo_measure_opts *opts);
+
+typedef struct pk_photo_stats {
+    size_t pixels;          /* pixels measured */
+    size_t trusted;         /* neither clipped nor deep shadow */
+    double clipped;         /* fraction of pixels with a clipped channel */
+    double illuminant[3];   /* estimated scene illuminant, XYZ with Y = 1 */
+    double cct, duv;        /* of the illuminant (see pk_cct_from_xy) */
+    int cct_valid;          /* 0 when the estimate is far from any Planckian */
+    /* log2 of luminance quantiles, and whether each is usable for exposure:
+     * above the deep-shadow level and below where clipping starts. */
+    double log2_lum[PK_PHOTO_QUANTILES];
+    unsigned char lum_ok[PK_PHOTO_QUANTILES];
+    double median_lum;      /* luminance median, linear */
+    double oklab_mean[3];   /* of trusted pixels */
+    double oklab_cov[9];
+    double peak;            /* 99.9th percentile of the largest channel */
+    double bright;          /* 99th percentile of the largest channel */
+} pk_photo_stats;
+
+/* Measure `n` pixels of interleaved linear RGB (3 floats each). With no
+ * trusted pixels the illuminant is D65 and trusted = 0. Fails only with
+ * PK_ERR_INTERNAL when memory is exhausted. Thread-safe. */
+pk_status pk_photo_measure(pk_ctx *ctx, const float *rgb, size_t n,
+                           const pk_photo_measure_opts *opts, pk_photo_stats *out);
+
+/* ---- Corrections -------------------------------------------------------- */
+
+enum {
+    PK_PHOTO_EXPOSURE = 1u << 0, /* a gain in linear light */
+    PK_PHOTO_WB = 1u << 1,       /* chromatic adaptation of the illuminant */
+    PK_PHOTO_COLOR = 1u << 2,    /* Monge–Kantorovich colour transfer in Oklab */
+    PK_PHOTO_ALL = 7u
+};
+
+/* What is applied to an image, in this order, on linear RGB:
+ *   x1 = gain * wb * x
+ *   x2 = colour transfer of x1: Oklab(x1) -> color_a * Oklab(x1) + color_b
+ *   x3 = pk_rolloff(x2, knee) per channel                                   */
+typedef struct pk_photo_correction {
+    unsigned mode;          /* PK_PHOTO_* actually applied */
+    double strength;        /* 0..1: how far toward the target */
+    double ev;              /* exposure change applied, EV (gain = 2^ev) */
+    double ev_estimated;    /* the full offset found (ev = strength * it) */
+    double wb[9];           /* linear RGB adaptation (identity without WB) */
+    double matrix[9];       /* gain * wb */
+    double src_white[3];    /* estimated illuminant of the image, XYZ */
+    double dst_white[3];    /* the white it was adapted to */
+    double cct_before, duv_before; /* of the image's illuminant */
+    double cct_target, duv_target; /* of the target illuminant */
+    double cct_after, duv_after;   /* measured again after correction */
+    double color_a[9], color_b[3]; /* Oklab affine map (identity without) */
+    double knee;            /* roll-off knee (1: none needed) */
+    double peak;            /* brightest channel value before roll-off */
+} pk_photo_correction;
+
+/* The identity correction (nothing applied). */
+void pk_photo_correction_identity(pk_photo_correction *c);
+
+/* Plan the correction that brings an image toward a reference (`ref`, the
+ * reference's statistics) or, with ref NULL, toward a neutral rendering:
+ * illuminant D65 and the median luminance at mid grey (0.18), limited so
+ * that no more than 1% of the image is pushed above white.
+ * `rgb`/`n` are the image's measured pixels (as for pk_photo_measure).
+ * `mode` is a set of PK_PHOTO_*; colour transfer needs a reference.
+ * Returns PK_ERR_INTERNAL only when memory is exhausted. */
+pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_stats *ref,
+                        const pk_photo_measure_opts *opts, unsigned mode, double strength,
+                        pk_photo_correction *out);
+
+/* Apply a correction to one linear RGB pixel, exactly (double precision):
+ * the reference the fast image kernel is tested against. */
+void pk_photo_correct_pixel(const pk_photo_correction *c, const double in[3], double out[3]);
+
+/* The Monge–Kantorovich linear map between two Gaussians: the symmetric
+ * positive-definite A with A src_cov A = dst_cov, so x -> A (x - src_mean) +
+ * dst_mean moves one distribution onto the other with the least mean
+ * squared displacement. Its eigenvalues are limited to [1/max_gain,
+ * max_gain] so a nearly flat source is not amplified into noise. Returns 0,
+ * or -1 (a = identity) when a covariance is not positive definite. */
+int pk_monge_kantorovich(const double src_cov[9], const double dst_cov[9], double max_gain,
+                         double a[9]);
+
+/* Eigen-decomposition of a symmetric 3×3 matrix (Jacobi rotations):
+ * m = v diag(w) v^T, eigenvectors in the columns of v. */
+void pk_sym3_eigen(const double m[9], double w[3], double v[9]);
+
 #ifdef __cplusplus
 }
 #endif
