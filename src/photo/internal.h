@@ -14,6 +14,19 @@
 int pk_photo_pixel_trusted(const float *px, const pk_photo_measure_opts *opts);
 int pk_photo_pixel_clipped(const float *px, const pk_photo_measure_opts *opts);
 
+/* pk_photo_measure restricted to some statistics (the rest stay zero),
+ * for the repeated measurements of planning. */
+enum {
+    PK_MEASURE_LUM = 1u << 0,        /* quantiles, median, clipped */
+    PK_MEASURE_ILLUMINANT = 1u << 1, /* illuminant, CCT */
+    PK_MEASURE_OKLAB = 1u << 2,      /* mean, covariance */
+    PK_MEASURE_PEAK = 1u << 3,       /* peak, bright */
+    PK_MEASURE_ALL = 15u
+};
+pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
+                                const pk_photo_measure_opts *opts, unsigned what,
+                                pk_photo_stats *out);
+
 /* kernel.c: the corrected image as a lazily evaluated libvips image.
  *
  * `in` has 3 bands: sRGB-encoded uchar or ushort, or linear-light float.

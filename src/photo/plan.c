@@ -263,7 +263,7 @@ pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_
     if (!work)
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory planning a correction");
     pk_photo_stats st;
-    pk_status s = pk_photo_measure(ctx, rgb, n, opts, &st);
+    pk_status s = pk_photo_measure_some(ctx, rgb, n, opts, PK_MEASURE_ILLUMINANT, &st);
     if (s != PK_OK)
         goto done;
     memcpy(c.src_white, st.illuminant, sizeof c.src_white);
@@ -284,7 +284,8 @@ pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_
 
     if (mode & PK_PHOTO_EXPOSURE) {
         apply_to_samples(&c, rgb, work, n, 0);
-        if ((s = pk_photo_measure(ctx, work, n, opts, &st)) != PK_OK)
+        if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_LUM | PK_MEASURE_PEAK,
+                                       &st)) != PK_OK)
             goto done;
         c.ev_estimated = ref ? exposure_offset(&st, ref) : auto_exposure(&st);
         c.ev = strength * c.ev_estimated;
@@ -296,7 +297,7 @@ pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_
 
     if (mode & PK_PHOTO_COLOR) {
         apply_to_samples(&c, rgb, work, n, 0);
-        if ((s = pk_photo_measure(ctx, work, n, opts, &st)) != PK_OK)
+        if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_OKLAB, &st)) != PK_OK)
             goto done;
         double a[9], am[3];
         if (st.trusted > 0 && ref->trusted > 0 &&
@@ -312,13 +313,13 @@ pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_
 
     /* The roll-off: as much as the corrected image's brightest values need. */
     apply_to_samples(&c, rgb, work, n, 0);
-    if ((s = pk_photo_measure(ctx, work, n, opts, &st)) != PK_OK)
+    if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_PEAK, &st)) != PK_OK)
         goto done;
     c.peak = st.peak;
     c.knee = pk_rolloff_knee(st.peak);
     for (size_t i = 0; i < 3 * n; i++)
         work[i] = (float)pk_rolloff(work[i], c.knee);
-    if ((s = pk_photo_measure(ctx, work, n, opts, &st)) != PK_OK)
+    if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_ILLUMINANT, &st)) != PK_OK)
         goto done;
     cct_of(st.illuminant, &c.cct_after, &c.duv_after);
     *out = c;
