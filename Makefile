@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_SETUP = meson setup --wrap-mode=nodownload
 
-.PHONY: all setup build asan test demo bench install readme clean
+.PHONY: all setup build asan models test demo bench install readme clean
 
 all: build
 
@@ -24,12 +24,18 @@ build: setup $(BUILD)/build.ninja
 asan: setup $(ASAN)/build.ninja
 	@ninja -C $(ASAN) --quiet
 
+# The standard models (npm sources) into the model store ($POSTKIT_MODELS or
+# ~/.local/share/postkit/models): fetched, verified and converted once, then
+# only re-hashed (silent when all are present).
+models: build
+	@$(BUILD)/postkit models install >/dev/null
+
 # Every test (unit + end-to-end) runs against the ASan+UBSan build; the
 # release build is compiled too so a warning there fails the run.
-test: build asan
+test: build asan models
 	@tests/run $(ASAN)
 
-demo: build
+demo: build models
 	@scripts/demo $(BUILD)
 
 bench: build

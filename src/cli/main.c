@@ -53,7 +53,9 @@ typedef struct sink_state {
 static void json_begin(const pk_op *op)
 {
     printf("{\"postkit\":{\"version\":\"%s\",\"git\":\"%s\"},", pk_version(), pk_git_revision());
-    char *name = json_dumps(json_string(op->name), JSON_ENCODE_ANY);
+    json_t *op_name = json_string(op->name);
+    char *name = json_dumps(op_name, JSON_ENCODE_ANY);
+    json_decref(op_name);
     printf("\"operation\":%s,\"results\":[", name ? name : "null");
     free(name);
 }

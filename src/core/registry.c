@@ -8,11 +8,19 @@
 #include <string.h>
 
 extern const pk_op pk_op_probe;
+extern const pk_op pk_op_extract_audio;
 extern const pk_op pk_op_provenance;
+extern const pk_op pk_op_models;
+extern const pk_op pk_op_models_install;
+extern const pk_op pk_op_models_verify;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
+    &pk_op_extract_audio,
     &pk_op_provenance,
+    &pk_op_models,
+    &pk_op_models_install,
+    &pk_op_models_verify,
 };
 
 size_t pk_op_count(void)

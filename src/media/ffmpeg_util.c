@@ -6,12 +6,19 @@
  * keeps the last error-level line of each thread, so a failure can be reported
  * with its reason. Thread-local, because FFmpeg's log callback is process-wide
  * while decoding runs on several threads.
+ *
+ * Also the small facts about streams that several files need (rotation, bit
+ * depth, which muxer a name means), so they are computed one way.
  */
 #include "media/internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 
@@ -54,4 +61,39 @@ pk_status pk_ffmpeg_fail(pk_ctx *ctx, pk_status status, const char *path, const 
     if (last_error[0] && strcmp(last_error, buf) != 0)
         return pk_fail(ctx, status, path, "%s (%s)", what, last_error);
     return pk_fail(ctx, status, path, "%s (%s)", what, buf);
+}
+
+int pk_ffmpeg_stream_rotation(const AVStream *s)
+{
+    const uint8_t *m = av_stream_get_side_data(s, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 0;
+    double ccw = av_display_rotation_get((const int32_t *)m);
+    if (isnan(ccw))
+        return 0;
+    int cw = (int)lround(-ccw) % 360;
+    return cw < 0 ? cw + 360 : cw;
+}
+
+int pk_ffmpeg_audio_bits(const AVCodecParameters *p)
+{
+    if (p->bits_per_raw_sample > 0)
+        return p->bits_per_raw_sample;
+    const AVCodecDescriptor *d = avcodec_descriptor_get(p->codec_id);
+    if (d && (d->props & AV_CODEC_PROP_LOSSLESS) && p->bits_per_coded_sample > 0)
+        return p->bits_per_coded_sample;
+    return 0; /* lossy codecs have no bit depth */
+}
+
+const AVOutputFormat *pk_ffmpeg_guess_muxer(const char *name, const char *fallback_path)
+{
+    const AVOutputFormat *f = NULL;
+    if (name && *name) {
+        f = av_guess_format(name, NULL, NULL);
+        if (!f)
+            f = av_guess_format(NULL, name, NULL);
+    }
+    if (!f && fallback_path)
+        f = av_guess_format(NULL, fallback_path, NULL);
+    return f;
 }

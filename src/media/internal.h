@@ -7,6 +7,12 @@
 #include "core/internal.h"
 
 struct AVFormatContext;
+struct AVStream;
+struct AVCodecParameters;
+struct AVFrame;
+struct AVPacket;
+struct AVCodecContext;
+struct AVChannelLayout;
 
 /* ffmpeg_util.c */
 void pk_ffmpeg_install_log(void);
@@ -17,6 +23,16 @@ const char *pk_ffmpeg_last_log(void);
 pk_status pk_ffmpeg_fail(pk_ctx *ctx, pk_status status, const char *path, const char *what,
                          int averr);
 
+/* Clockwise rotation in degrees (0, 90, 180, 270) a player applies to the
+ * stream, from its display matrix. */
+int pk_ffmpeg_stream_rotation(const struct AVStream *s);
+/* Bit depth of an audio stream's samples (16, 24, 32), 0 for lossy codecs. */
+int pk_ffmpeg_audio_bits(const struct AVCodecParameters *p);
+/* Choose a muxer: `name` is a muxer name ("wav") or a file name whose
+ * extension chooses it ("out.flac"); NULL or no match falls back to
+ * `fallback_path`'s extension. NULL when nothing matches. */
+const struct AVOutputFormat *pk_ffmpeg_guess_muxer(const char *name, const char *fallback_path);
+
 /* Open a container read-only and read its stream parameters, with the
  * checks every input gets (exists, not empty, a known format, not truncated).
  * The caller closes *out with avformat_close_input(). */
@@ -26,6 +42,61 @@ pk_status pk_ffmpeg_open(pk_ctx *ctx, const char *path, struct AVFormatContext *
  * file holds, or a container index (MP4/MOV/AVI) pointing past the end. */
 pk_status pk_check_truncation(pk_ctx *ctx, const char *path, struct AVFormatContext *fmt,
                               int64_t file_size);
+
+/* frame_convert.c: 8-bit luma and RGB views of decoded video frames, with
+ * buffers and swscale contexts kept from frame to frame. Not thread-safe;
+ * one per source. */
+typedef struct pk_frame_views pk_frame_views;
+pk_frame_views *pk_frame_views_new(void);
+void pk_frame_views_free(pk_frame_views *v);
+/* Forget the cached conversions (a new frame is current). */
+void pk_frame_views_reset(pk_frame_views *v);
+/* Luma of `f`, coded levels kept, 8 bits; see pk_frame_luma8 in media.h.
+ * The plane is the frame's own (no copy) or the views' buffer. */
+pk_status pk_frame_views_luma8(pk_ctx *ctx, const char *path, pk_frame_views *v,
+                               const struct AVFrame *f, const uint8_t **plane, int *stride);
+pk_status pk_frame_views_rgb24(pk_ctx *ctx, const char *path, pk_frame_views *v,
+                               const struct AVFrame *f, const uint8_t **pixels, int *stride);
+
+/* source.c: the container's start time in seconds, which item times are
+ * relative to (item time + origin = time in the file's own timestamps). */
+struct pk_source;
+double pk_source_timeline_origin(const struct pk_source *src);
+
+/* audio_encode.c: float samples in, encoded packets out, through one
+ * AVCodecContext. Shared by the audio writer and the remuxer. Samples for
+ * integer formats are rounded to the target's steps, clipped and counted,
+ * and dithered (TPDF, +-1 LSB) only when reduced to 16 bits; see
+ * pk_audio_writer_open in media.h. */
+typedef struct pk_aenc pk_aenc;
+typedef struct pk_aenc_setup {
+    const struct AVCodec *encoder;
+    int rate;
+    const struct AVChannelLayout *layout;
+    int bits;                /* for integer formats: 16, 24, 32; 0 lossy */
+    int64_t bit_rate;        /* lossy codecs; 0 the encoder's default */
+    int dither;              /* allow 16-bit dither */
+    int global_header;       /* the muxer wants extradata (AVFMT_GLOBALHEADER) */
+    int bitexact;            /* no encoder version strings: reproducible files */
+    int64_t start_pts;       /* pts of the first sample, in 1/rate */
+} pk_aenc_setup;
+/* Called for each encoded packet (timestamps in 1/rate); the callee may
+ * take the packet's reference (av_interleaved_write_frame does). */
+typedef pk_status (*pk_aenc_packet_fn)(void *user, struct AVPacket *pkt);
+pk_status pk_aenc_open(pk_ctx *ctx, const char *path, const pk_aenc_setup *setup,
+                       pk_aenc_packet_fn fn, void *user, pk_aenc **out);
+struct AVCodecContext *pk_aenc_codec(pk_aenc *e);
+pk_status pk_aenc_write(pk_aenc *e, const float *interleaved, int frames);
+/* Encode what is buffered (a short last frame) and drain the encoder. */
+pk_status pk_aenc_flush(pk_aenc *e);
+int64_t pk_aenc_clipped(const pk_aenc *e);
+int64_t pk_aenc_frames(const pk_aenc *e);
+int pk_aenc_dithered(const pk_aenc *e);
+void pk_aenc_free(pk_aenc *e);
+/* The encoder postkit uses for a codec: LAME for MP3, libopus for Opus,
+ * libvorbis for Vorbis, else FFmpeg's own non-experimental one. NULL when
+ * there is none. */
+const struct AVCodec *pk_aenc_find_encoder(int codec_id);
 
 /* image.c */
 /* Is `path` a camera RAW file (by LibRaw's reading of it)? Cheap: extension

@@ -50,30 +50,6 @@ static const char *field_order_name(enum AVFieldOrder f)
     }
 }
 
-/* Clockwise rotation in degrees (0, 90, 180, 270) a player applies, from
- * the stream's display matrix. */
-static int stream_rotation(const AVStream *s)
-{
-    const uint8_t *m = av_stream_get_side_data(s, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    if (!m)
-        return 0;
-    double ccw = av_display_rotation_get((const int32_t *)m);
-    if (isnan(ccw))
-        return 0;
-    int cw = (int)lround(-ccw) % 360;
-    return cw < 0 ? cw + 360 : cw;
-}
-
-static int audio_bit_depth(const AVCodecParameters *p)
-{
-    if (p->bits_per_raw_sample > 0)
-        return p->bits_per_raw_sample;
-    const AVCodecDescriptor *d = avcodec_descriptor_get(p->codec_id);
-    if (d && (d->props & AV_CODEC_PROP_LOSSLESS) && p->bits_per_coded_sample > 0)
-        return p->bits_per_coded_sample;
-    return 0; /* lossy codecs have no bit depth */
-}
-
 static json_t *stream_json(const AVFormatContext *fmt, const AVStream *s)
 {
     const AVCodecParameters *p = s->codecpar;
@@ -119,7 +95,7 @@ static json_t *stream_json(const AVFormatContext *fmt, const AVStream *s)
             pk_json_set_str(j, "color_primaries", av_color_primaries_name(p->color_primaries));
         if (p->color_trc != AVCOL_TRC_UNSPECIFIED)
             pk_json_set_str(j, "color_transfer", av_color_transfer_name(p->color_trc));
-        pk_json_set_int(j, "rotation", stream_rotation(s));
+        pk_json_set_int(j, "rotation", pk_ffmpeg_stream_rotation(s));
     } else if (p->codec_type == AVMEDIA_TYPE_AUDIO) {
         pk_json_set_int(j, "sample_rate", p->sample_rate);
         pk_json_set_int(j, "channels", p->ch_layout.nb_channels);
@@ -128,7 +104,7 @@ static json_t *stream_json(const AVFormatContext *fmt, const AVStream *s)
             av_channel_layout_describe(&p->ch_layout, layout, sizeof layout) > 0)
             json_object_set_new(j, "channel_layout", json_string(layout));
         pk_json_set_str(j, "sample_format", av_get_sample_fmt_name((enum AVSampleFormat)p->format));
-        int bits = audio_bit_depth(p);
+        int bits = pk_ffmpeg_audio_bits(p);
         if (bits > 0)
             pk_json_set_int(j, "bit_depth", bits);
     }
