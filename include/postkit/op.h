@@ -179,6 +179,11 @@ typedef struct pk_output pk_output;
 /* Reserve `path` for writing. Fails with PK_ERR_OUTPUT when the target
  * exists (without --force), its folder is missing or not writable. */
 pk_status pk_output_open(pk_run *run, const char *path, pk_output **out);
+/* The same from a worker thread of the run (see pk_parallel_ordered): a
+ * failure is reported on `ctx`, the worker's own context. Writing to the
+ * output and pk_output_note/abort may then happen on that thread too;
+ * pk_output_commit must happen on the run's thread. */
+pk_status pk_output_open_ctx(pk_run *run, pk_ctx *ctx, const char *path, pk_output **out);
 /* The temporary path to write to (for libraries that take a file name). */
 const char *pk_output_tmp_path(const pk_output *out);
 const char *pk_output_path(const pk_output *out);

@@ -149,6 +149,10 @@ typedef struct pk_photo_measure_opts {
     pk_cat cat;          /* cone space in which the illuminant is estimated */
     double clip_level;   /* a pixel with a channel >= this is clipped (linear) */
     double shadow_level; /* a pixel with luminance below this is deep shadow */
+    /* Trusted pixels may further be limited to luminance >= window_lo and
+     * each channel c < window_hi[c] (0: no limit). Planning sets these so
+     * an image and its reference leave out the same pixels. */
+    double window_lo, window_hi[3];
 } pk_photo_measure_opts;
 
 /* The defaults: grey-world (shades of grey, p = 1), Bradford cone space, clipped at
@@ -159,6 +163,7 @@ typedef struct pk_photo_stats {
     size_t pixels;          /* pixels measured */
     size_t trusted;         /* neither clipped nor deep shadow */
     double clipped;         /* fraction of pixels with a clipped channel */
+    double shadow;          /* fraction of pixels in deep shadow */
     double illuminant[3];   /* estimated scene illuminant, XYZ with Y = 1 */
     double cct, duv;        /* of the illuminant (see pk_cct_from_xy) */
     int cct_valid;          /* 0 when the estimate is far from any Planckian */
@@ -197,6 +202,8 @@ typedef struct pk_photo_correction {
     double strength;        /* 0..1: how far toward the target */
     double ev;              /* exposure change applied, EV (gain = 2^ev) */
     double ev_estimated;    /* the full offset found (ev = strength * it) */
+    int ev_found;           /* 0: nothing comparable to estimate from (all
+                             * clipped or black); ev is then 0 */
     double wb[9];           /* linear RGB adaptation (identity without WB) */
     double matrix[9];       /* gain * wb */
     double src_white[3];    /* estimated illuminant of the image, XYZ */
@@ -212,15 +219,25 @@ typedef struct pk_photo_correction {
 /* The identity correction (nothing applied). */
 void pk_photo_correction_identity(pk_photo_correction *c);
 
-/* Plan the correction that brings an image toward a reference (`ref`, the
- * reference's statistics) or, with ref NULL, toward a neutral rendering:
- * illuminant D65 and the median luminance at mid grey (0.18), limited so
- * that no more than 1% of the image is pushed above white.
- * `rgb`/`n` are the image's measured pixels (as for pk_photo_measure).
- * `mode` is a set of PK_PHOTO_*; colour transfer needs a reference.
- * Returns PK_ERR_INTERNAL only when memory is exhausted. */
-pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_stats *ref,
-                        const pk_photo_measure_opts *opts, unsigned mode, double strength,
+/* Plan the correction that brings an image toward a reference or, with no
+ * reference (ref_rgb NULL), toward a neutral rendering: illuminant D65 and
+ * the median luminance at mid grey (0.18), limited so that no more than 1%
+ * of the image is pushed above white.
+ *
+ * `rgb`/`n` and `ref_rgb`/`ref_n` are the measured pixels (as for
+ * pk_photo_measure) of the image and the reference, each with its measuring
+ * options (`ref_opts` NULL: `opts`); their clip_level says where each
+ * file's encoding clips (1e30 for float files, which do not). Both are
+ * measured over the pixels both can vouch for: per channel, the ranks where
+ * either clips are left out of both, and so are the luminance ranks where
+ * either is in deep shadow. Channel ranks survive an exposure change and
+ * (nearly) a white-balance cast, so clipping in one of them does not bias
+ * the comparison. `mode` is a set of PK_PHOTO_*; colour transfer needs a
+ * reference. Returns PK_ERR_INTERNAL only when memory is exhausted.
+ * Thread-safe. */
+pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n,
+                        const pk_photo_measure_opts *opts, const float *ref_rgb, size_t ref_n,
+                        const pk_photo_measure_opts *ref_opts, unsigned mode, double strength,
                         pk_photo_correction *out);
 
 /* Apply a correction to one linear RGB pixel, exactly (double precision):

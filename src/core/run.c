@@ -114,10 +114,15 @@ pk_status pk_run_add_model(pk_run *run, const char *id, const char *version, con
 
 pk_status pk_output_open(pk_run *run, const char *path, pk_output **out)
 {
+    return pk_output_open_ctx(run, run->ctx, path, out);
+}
+
+pk_status pk_output_open_ctx(pk_run *run, pk_ctx *ctx, const char *path, pk_output **out)
+{
     pk_output *o = calloc(1, sizeof *o);
     if (!o)
-        return pk_fail(run->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    pk_status st = pk_safe_open(run->ctx, path, pk_args_force(run->args), &o->file);
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_status st = pk_safe_open(ctx, path, pk_args_force(run->args), &o->file);
     if (st != PK_OK) {
         free(o);
         return st;

@@ -213,11 +213,9 @@ static double exposure_offset(const pk_photo_stats *img, const pk_photo_stats *r
                 d[nd++] = ref->log2_lum[k] - img->log2_lum[k];
         }
     }
-    if (nd > 0)
-        return median(d, nd);
-    if (img->median_lum > 0 && ref->median_lum > 0)
-        return log2(ref->median_lum / img->median_lum);
-    return 0;
+    /* Nothing comparable (one of them all clipped or all black): no
+     * estimate rather than a wild one. */
+    return nd > 0 ? median(d, nd) : NAN;
 }
 
 /* The neutral exposure: median luminance to mid grey, but no further than
@@ -225,7 +223,7 @@ static double exposure_offset(const pk_photo_stats *img, const pk_photo_stats *r
 static double auto_exposure(const pk_photo_stats *s)
 {
     if (!(s->median_lum > 0))
-        return 0;
+        return NAN;
     double ev = log2(AUTO_MID_GREY / fmax(s->median_lum, 1e-6));
     if (ev > 0 && s->bright > 0)
         ev = fmin(ev, fmax(0, log2(1 / s->bright)));
@@ -249,33 +247,87 @@ static void cct_of(const double xyz[3], double *cct, double *duv)
     }
 }
 
-pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_stats *ref,
-                        const pk_photo_measure_opts *opts, unsigned mode, double strength,
+/* The pixels an image and its reference are compared over: those both can
+ * vouch for. Per channel, the ranks where either image clips are left out
+ * of both; so are the ranks of luminance where either is in deep shadow.
+ * Ranks of a channel survive an exposure change exactly and a white
+ * balance cast nearly (it scales each channel), so two exposures of one
+ * scene under different whites are compared over the same pixels, and the
+ * highlights one of them lost do not pull the other's statistics away. */
+typedef struct window {
+    double q_lo, q_hi[3];
+} window;
+
+static pk_status common_window(pk_ctx *ctx, const float *rgb, size_t n,
+                               const pk_photo_measure_opts *opts, const float *ref_rgb,
+                               size_t ref_n, const pk_photo_measure_opts *ref_opts, window *w)
+{
+    double ci[3], cr[3], si, sr;
+    pk_status s = pk_photo_clipping(ctx, rgb, n, opts, ci, &si);
+    if (s == PK_OK)
+        s = pk_photo_clipping(ctx, ref_rgb, ref_n, ref_opts, cr, &sr);
+    if (s != PK_OK)
+        return s;
+    w->q_lo = fmax(si, sr);
+    for (int c = 0; c < 3; c++) {
+        double clipped = fmax(ci[c], cr[c]);
+        w->q_hi[c] = clipped > 0 ? 1 - clipped - 0.005 : 1;
+    }
+    return PK_OK;
+}
+
+/* opts with the window's ranks as thresholds in these pixels (w NULL: none). */
+static pk_status windowed(pk_ctx *ctx, const float *rgb, size_t n, const window *w,
+                          const pk_photo_measure_opts *opts, pk_photo_measure_opts *o)
+{
+    *o = *opts;
+    return w ? pk_photo_window(ctx, rgb, n, w->q_lo, w->q_hi, o) : PK_OK;
+}
+
+pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n,
+                        const pk_photo_measure_opts *opts, const float *ref_rgb, size_t ref_n,
+                        const pk_photo_measure_opts *ref_opts, unsigned mode, double strength,
                         pk_photo_correction *out)
 {
+    if (!ref_opts)
+        ref_opts = opts;
     pk_photo_correction c;
     pk_photo_correction_identity(&c);
     strength = fmin(1, fmax(0, strength));
     c.strength = strength;
-    if (!ref)
+    if (!ref_rgb)
         mode &= ~(unsigned)PK_PHOTO_COLOR;
     float *work = malloc((n ? n : 1) * 3 * sizeof *work);
     if (!work)
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory planning a correction");
-    pk_photo_stats st;
-    pk_status s = pk_photo_measure_some(ctx, rgb, n, opts, PK_MEASURE_ILLUMINANT, &st);
+    window win, *w = ref_rgb ? &win : NULL;
+    pk_photo_measure_opts o_img, o_ref, o_work;
+    pk_photo_stats st, ref;
+    memset(&ref, 0, sizeof ref);
+    pk_status s = PK_OK;
+    if (w)
+        s = common_window(ctx, rgb, n, opts, ref_rgb, ref_n, ref_opts, w);
+    if (s == PK_OK)
+        s = windowed(ctx, rgb, n, w, opts, &o_img);
+    if (s == PK_OK && ref_rgb && (s = windowed(ctx, ref_rgb, ref_n, w, ref_opts, &o_ref)) == PK_OK)
+        s = pk_photo_measure_some(ctx, ref_rgb, NULL, ref_n, &o_ref,
+                                  PK_MEASURE_ILLUMINANT | PK_MEASURE_LUM | PK_MEASURE_OKLAB, &ref);
+    if (s == PK_OK)
+        s = pk_photo_measure_some(ctx, rgb, NULL, n, &o_img, PK_MEASURE_ILLUMINANT, &st);
     if (s != PK_OK)
         goto done;
     memcpy(c.src_white, st.illuminant, sizeof c.src_white);
     cct_of(c.src_white, &c.cct_before, &c.duv_before);
+    const double *target = ref_rgb ? ref.illuminant : pk_d65_xyz;
 
+    double wb_full[9];
+    pk_mat3_identity(wb_full);
     if (mode & PK_PHOTO_WB) {
-        const double *target = ref ? ref->illuminant : pk_d65_xyz;
+        pk_cat_matrix_rgb(opts->cat, c.src_white, target, wb_full);
         for (int i = 0; i < 3; i++)
             c.dst_white[i] = c.src_white[i] + strength * (target[i] - c.src_white[i]);
         white_normalise(c.dst_white);
         pk_cat_matrix_rgb(opts->cat, c.src_white, c.dst_white, c.wb);
-        memcpy(c.matrix, c.wb, sizeof c.wb);
         c.mode |= PK_PHOTO_WB;
     } else {
         memcpy(c.dst_white, c.src_white, sizeof c.dst_white);
@@ -283,43 +335,51 @@ pk_status pk_photo_plan(pk_ctx *ctx, const float *rgb, size_t n, const pk_photo_
     cct_of(c.dst_white, &c.cct_target, &c.duv_target);
 
     if (mode & PK_PHOTO_EXPOSURE) {
-        apply_to_samples(&c, rgb, work, n, 0);
-        if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_LUM | PK_MEASURE_PEAK,
+        /* Compared with the reference once its white is the reference's:
+         * a cast changes the luminance of coloured pixels. */
+        pk_photo_correction t;
+        pk_photo_correction_identity(&t);
+        memcpy(t.matrix, wb_full, sizeof wb_full);
+        apply_to_samples(&t, rgb, work, n, 0);
+        if ((s = pk_photo_measure_some(ctx, work, rgb, n, opts, PK_MEASURE_LUM | PK_MEASURE_PEAK,
                                        &st)) != PK_OK)
             goto done;
-        c.ev_estimated = ref ? exposure_offset(&st, ref) : auto_exposure(&st);
+        double ev = ref_rgb ? exposure_offset(&st, &ref) : auto_exposure(&st);
+        c.ev_found = !isnan(ev);
+        c.ev_estimated = c.ev_found ? ev : 0;
         c.ev = strength * c.ev_estimated;
-        double gain = exp2(c.ev);
-        for (int i = 0; i < 9; i++)
-            c.matrix[i] = gain * c.wb[i];
         c.mode |= PK_PHOTO_EXPOSURE;
     }
+    for (int i = 0; i < 9; i++)
+        c.matrix[i] = exp2(c.ev) * c.wb[i];
 
     if (mode & PK_PHOTO_COLOR) {
         apply_to_samples(&c, rgb, work, n, 0);
-        if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_OKLAB, &st)) != PK_OK)
+        if ((s = windowed(ctx, work, n, w, opts, &o_work)) != PK_OK ||
+            (s = pk_photo_measure_some(ctx, work, rgb, n, &o_work, PK_MEASURE_OKLAB, &st)) != PK_OK)
             goto done;
         double a[9], am[3];
-        if (st.trusted > 0 && ref->trusted > 0 &&
-            pk_monge_kantorovich(st.oklab_cov, ref->oklab_cov, COLOR_MAX_GAIN, a) == 0) {
+        if (st.trusted > 0 && ref.trusted > 0 &&
+            pk_monge_kantorovich(st.oklab_cov, ref.oklab_cov, COLOR_MAX_GAIN, a) == 0) {
             pk_mat3_apply(a, st.oklab_mean, am);
             for (int i = 0; i < 9; i++)
                 c.color_a[i] = (1 - strength) * (i % 4 == 0) + strength * a[i];
             for (int i = 0; i < 3; i++)
-                c.color_b[i] = strength * (ref->oklab_mean[i] - am[i]);
+                c.color_b[i] = strength * (ref.oklab_mean[i] - am[i]);
             c.mode |= PK_PHOTO_COLOR;
         }
     }
 
     /* The roll-off: as much as the corrected image's brightest values need. */
     apply_to_samples(&c, rgb, work, n, 0);
-    if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_PEAK, &st)) != PK_OK)
+    if ((s = pk_photo_measure_some(ctx, work, NULL, n, opts, PK_MEASURE_PEAK, &st)) != PK_OK)
         goto done;
     c.peak = st.peak;
     c.knee = pk_rolloff_knee(st.peak);
     for (size_t i = 0; i < 3 * n; i++)
         work[i] = (float)pk_rolloff(work[i], c.knee);
-    if ((s = pk_photo_measure_some(ctx, work, n, opts, PK_MEASURE_ILLUMINANT, &st)) != PK_OK)
+    if ((s = windowed(ctx, work, n, w, opts, &o_work)) != PK_OK ||
+        (s = pk_photo_measure_some(ctx, work, rgb, n, &o_work, PK_MEASURE_ILLUMINANT, &st)) != PK_OK)
         goto done;
     cct_of(st.illuminant, &c.cct_after, &c.duv_after);
     *out = c;

@@ -29,6 +29,8 @@ void pk_photo_measure_defaults(pk_photo_measure_opts *opts)
     opts->cat = PK_CAT_BRADFORD;
     opts->clip_level = 0.955;
     opts->shadow_level = 0.002;
+    opts->window_lo = 0;
+    opts->window_hi[0] = opts->window_hi[1] = opts->window_hi[2] = 0;
 }
 
 static double luminance(const float *px)
@@ -37,10 +39,20 @@ static double luminance(const float *px)
     return m[0] * px[0] + m[1] * px[1] + m[2] * px[2];
 }
 
+/* Is pixel px, of luminance y and largest channel mx, trusted? */
+static int trusted(const float *px, double y, double mx, const pk_photo_measure_opts *opts)
+{
+    if (!(mx < opts->clip_level && y >= opts->shadow_level && y >= opts->window_lo))
+        return 0;
+    for (int c = 0; c < 3; c++)
+        if (opts->window_hi[c] > 0 && !(px[c] < opts->window_hi[c]))
+            return 0;
+    return 1;
+}
+
 int pk_photo_pixel_trusted(const float *px, const pk_photo_measure_opts *opts)
 {
-    float mx = fmaxf(px[0], fmaxf(px[1], px[2]));
-    return mx < opts->clip_level && luminance(px) >= opts->shadow_level;
+    return trusted(px, luminance(px), fmaxf(px[0], fmaxf(px[1], px[2])), opts);
 }
 
 int pk_photo_pixel_clipped(const float *px, const pk_photo_measure_opts *opts)
@@ -114,6 +126,58 @@ static double hist_quantile(const histogram *h, double q)
     return HIST_MAX;
 }
 
+/* The edge of the bin holding rank q: the low edge (lower) or the high
+ * one. A threshold there never splits a run of equal values, such as a
+ * clipped white backdrop, between inside and outside. */
+static double hist_edge(const histogram *h, double q, int lower)
+{
+    if (h->total == 0)
+        return NAN;
+    double rank = q * (double)h->total, before = 0;
+    for (int i = 0; i < HIST_BINS; i++) {
+        before += h->count[i];
+        if (h->count[i] > 0 && before >= rank)
+            return lower ? bin_low(i) : bin_low(i + 1);
+    }
+    return HIST_MAX;
+}
+
+pk_status pk_photo_clipping(pk_ctx *ctx, const float *rgb, size_t n,
+                            const pk_photo_measure_opts *opts, double clipped[3], double *shadow)
+{
+    (void)ctx;
+    size_t c3[3] = {0, 0, 0}, dark = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *px = rgb + 3 * i;
+        for (int c = 0; c < 3; c++)
+            c3[c] += px[c] >= opts->clip_level;
+        dark += luminance(px) < opts->shadow_level;
+    }
+    for (int c = 0; c < 3; c++)
+        clipped[c] = n ? (double)c3[c] / (double)n : 0;
+    *shadow = n ? (double)dark / (double)n : 0;
+    return PK_OK;
+}
+
+pk_status pk_photo_window(pk_ctx *ctx, const float *rgb, size_t n, double q_lo,
+                          const double q_hi[3], pk_photo_measure_opts *o)
+{
+    histogram *h = calloc(4, sizeof *h);
+    if (!h)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory measuring %zu pixels", n);
+    for (size_t i = 0; i < n; i++) {
+        const float *px = rgb + 3 * i;
+        hist_add(&h[3], (float)luminance(px));
+        for (int c = 0; c < 3; c++)
+            hist_add(&h[c], px[c]);
+    }
+    o->window_lo = q_lo > 0 && n ? hist_edge(&h[3], q_lo, 0) : 0;
+    for (int c = 0; c < 3; c++)
+        o->window_hi[c] = q_hi[c] < 1 && n ? hist_edge(&h[c], q_hi[c], 1) : 0;
+    free(h);
+    return PK_OK;
+}
+
 /* ---- Measuring ---------------------------------------------------------------- */
 
 /* The illuminant in XYZ (Y = 1) from the Minkowski means of the cone
@@ -138,7 +202,7 @@ static void illuminant_from_sums(const double acc[3], size_t used, double p, pk_
         xyz[k] /= y;
 }
 
-pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
+pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, const float *source, size_t n,
                                 const pk_photo_measure_opts *opts, unsigned what,
                                 pk_photo_stats *out)
 {
@@ -147,28 +211,34 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
     memcpy(out->illuminant, pk_d65_xyz, sizeof pk_d65_xyz);
     out->cct = out->duv = NAN;
     histogram *lum = calloc(1, sizeof *lum), *peak = calloc(1, sizeof *peak);
-    histogram *tlum = calloc(1, sizeof *tlum);
-    if (!lum || !peak || !tlum) {
+    histogram *tlum = calloc(1, sizeof *tlum), *clum = calloc(1, sizeof *clum);
+    if (!lum || !peak || !tlum || !clum) {
         free(lum);
         free(peak);
         free(tlum);
+        free(clum);
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory measuring %zu pixels", n);
     }
     const int white_patch = opts->method == PK_ILLUM_WHITE_PATCH;
     const double p = white_patch ? 1 : fmax(1, opts->p);
     double to_cone[9];
     pk_mat3_mul(pk_cat_cone_matrix(opts->cat), pk_rgb_to_xyz_matrix, to_cone);
-    size_t nclipped = 0, ntrusted = 0, used = 0;
+    size_t nclipped = 0, nshadow = 0, ntrusted = 0, used = 0;
     double sum[3] = {0, 0, 0}, sum2[9] = {0}, acc[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) {
-        const float *px = rgb + 3 * i;
+        const float *px = rgb + 3 * i, *sp = source ? source + 3 * i : px;
         float y = (float)luminance(px), mx = fmaxf(px[0], fmaxf(px[1], px[2]));
-        if (what & PK_MEASURE_LUM)
+        int clipped = fmaxf(sp[0], fmaxf(sp[1], sp[2])) >= opts->clip_level;
+        if (what & PK_MEASURE_LUM) {
             hist_add(lum, y);
+            if (clipped)
+                hist_add(clum, y);
+        }
         if (what & PK_MEASURE_PEAK)
             hist_add(peak, mx);
-        nclipped += mx >= opts->clip_level;
-        if (!(mx < opts->clip_level && y >= opts->shadow_level))
+        nclipped += clipped;
+        nshadow += y < opts->shadow_level;
+        if (clipped || !trusted(px, y, mx, opts))
             continue;
         ntrusted++;
         hist_add(tlum, y);
@@ -183,10 +253,13 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
             }
         }
         if ((what & PK_MEASURE_ILLUMINANT) && !white_patch) {
-            double l[3];
-            pk_mat3_apply(to_cone, c, l);
+            /* Grey-world sums the values as they are (out-of-gamut negative
+             * components included): the sum is then exactly linear, which
+             * is what makes it follow a cast. Other norms need c >= 0. */
+            double raw[3] = {px[0], px[1], px[2]}, l[3];
+            pk_mat3_apply(to_cone, p == 1 ? raw : c, l);
             for (int k = 0; k < 3; k++)
-                acc[k] += p == 1 ? fmax(l[k], 0) : pow(fmax(l[k], 0), p);
+                acc[k] += p == 1 ? l[k] : pow(fmax(l[k], 0), p);
             used++;
         }
     }
@@ -195,7 +268,9 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
         double min_lum = hist_quantile(tlum, 0.98);
         for (size_t i = 0; i < n; i++) {
             const float *px = rgb + 3 * i;
-            if (!pk_photo_pixel_trusted(px, opts) || luminance(px) < min_lum)
+            const float *sp = source ? source + 3 * i : px;
+            if (pk_photo_pixel_clipped(sp, opts) || !pk_photo_pixel_trusted(px, opts) ||
+                luminance(px) < min_lum)
                 continue;
             double c[3] = {fmax(px[0], 0), fmax(px[1], 0), fmax(px[2], 0)}, l[3];
             pk_mat3_apply(to_cone, c, l);
@@ -206,16 +281,18 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
     }
     out->trusted = ntrusted;
     out->clipped = n ? (double)nclipped / (double)n : 0;
+    out->shadow = n ? (double)nshadow / (double)n : 0;
     if ((what & PK_MEASURE_LUM) && n) {
+        /* A clipped pixel is truly at least as bright as recorded. Below
+         * the luminance of (nearly) all clipped pixels the ranking of the
+         * others is therefore the true one, and so are the quantiles. */
+        double clip_floor = clum->total > 0 ? hist_quantile(clum, 0.05) : INFINITY;
         out->median_lum = hist_quantile(lum, 0.5);
         for (int k = 0; k < PK_PHOTO_QUANTILES; k++) {
             double q = (double)(k + 1) / (PK_PHOTO_QUANTILES + 1);
             double y = hist_quantile(lum, q);
             out->log2_lum[k] = log2(fmax(y, 1e-9));
-            /* Usable: out of deep shadow, below the clipping shoulder, and
-             * ranked below every clipped pixel (they are the brightest). */
-            out->lum_ok[k] = y >= opts->shadow_level && y < 0.8 * opts->clip_level &&
-                             q < 1 - out->clipped - 0.01;
+            out->lum_ok[k] = y >= opts->shadow_level && y < clip_floor;
         }
     }
     if ((what & PK_MEASURE_PEAK) && n) {
@@ -239,11 +316,12 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, size_t n,
     free(lum);
     free(peak);
     free(tlum);
+    free(clum);
     return PK_OK;
 }
 
 pk_status pk_photo_measure(pk_ctx *ctx, const float *rgb, size_t n,
                            const pk_photo_measure_opts *opts, pk_photo_stats *out)
 {
-    return pk_photo_measure_some(ctx, rgb, n, opts, PK_MEASURE_ALL, out);
+    return pk_photo_measure_some(ctx, rgb, NULL, n, opts, PK_MEASURE_ALL, out);
 }
