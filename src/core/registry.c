@@ -8,19 +8,39 @@
 #include <string.h>
 
 extern const pk_op pk_op_probe;
+extern const pk_op pk_op_loudness;
+extern const pk_op pk_op_normalize;
+extern const pk_op pk_op_audio_match;
+extern const pk_op pk_op_declip;
 extern const pk_op pk_op_extract_audio;
 extern const pk_op pk_op_provenance;
+extern const pk_op pk_op_index;
+extern const pk_op pk_op_dupes;
+extern const pk_op pk_op_search;
+extern const pk_op pk_op_catalog_info;
+extern const pk_op pk_op_xmp;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
+extern const pk_op pk_op_thumbnail;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
+    &pk_op_loudness,
+    &pk_op_normalize,
+    &pk_op_audio_match,
+    &pk_op_declip,
     &pk_op_extract_audio,
     &pk_op_provenance,
+    &pk_op_index,
+    &pk_op_search,
+    &pk_op_dupes,
+    &pk_op_xmp,
+    &pk_op_catalog_info,
     &pk_op_models,
     &pk_op_models_install,
     &pk_op_models_verify,
+    &pk_op_thumbnail,
 };
 
 size_t pk_op_count(void)

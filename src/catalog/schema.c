@@ -1,0 +1,209 @@
+/*
+ * schema.c — the catalogue's versioned schema and its migrations.
+ *
+ * The schema grows by steps; step N turns a version N-1 catalogue into a
+ * version N one. Opening an older catalogue runs the missing steps in one
+ * write transaction (all or nothing, and another process opening it at the
+ * same time waits, then finds it already upgraded). A catalogue written by a
+ * newer postkit is refused: this one cannot know what its columns mean.
+ *
+ * Tables (portable SQL; full text is the engine's, see store.h):
+ *   meta(key, value)           schema_version, created_by
+ *   asset                      one per content (SHA-256): type, technical and
+ *                              camera metadata, the probe record, thumbnail
+ *   location                   one per path: the asset it holds, size, mtime,
+ *                              fast hash, missing flag. A moved file keeps its
+ *                              location row (the path is updated).
+ *   scan                       one per `index` run: roots, counts, times
+ *   producer                   what computed a result: name, algorithm version,
+ *                              parameters, model id and SHA-256
+ *   fingerprint                (asset, producer, kind) -> 64-bit hash and/or
+ *                              blob: results of different producers never mix
+ *   location_fts               full text over name, folders and metadata
+ * Versions: 1 core tables, 2 producers and fingerprints, 3 full text,
+ * 4 indexes for filter-only searches.
+ */
+#include "catalog/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char v1_sql[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE asset ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  size INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"          /* photo | video | audio | unreadable */
+    "  format TEXT,"
+    "  width INTEGER, height INTEGER,"
+    "  duration REAL, bit_rate INTEGER,"
+    "  sample_rate INTEGER, channels INTEGER, bands INTEGER,"
+    "  captured TEXT,"               /* ISO 8601, the camera's wall clock */
+    "  camera_make TEXT, camera_model TEXT, camera_serial TEXT, lens TEXT,"
+    "  gps_lat REAL, gps_lon REAL,"
+    "  probe TEXT,"                  /* the `postkit probe` record, JSON */
+    "  error TEXT,"                  /* why the content could not be read */
+    "  thumbnail TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX asset_type ON asset(type);"
+    "CREATE INDEX asset_captured ON asset(captured);"
+    "CREATE INDEX asset_width ON asset(width);"
+    "CREATE INDEX asset_duration ON asset(duration);"
+    "CREATE TABLE location ("
+    "  id INTEGER PRIMARY KEY,"
+    "  asset_id INTEGER NOT NULL REFERENCES asset(id),"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  folder TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  root TEXT NOT NULL,"          /* the folder `index` was given */
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  device INTEGER, inode INTEGER,"
+    "  fast_hash TEXT NOT NULL,"
+    "  missing INTEGER NOT NULL DEFAULT 0,"
+    "  first_seen TEXT NOT NULL,"
+    "  last_seen TEXT NOT NULL);"
+    "CREATE INDEX location_asset ON location(asset_id);"
+    "CREATE INDEX location_folder ON location(folder);"
+    "CREATE INDEX location_size_fast ON location(size, fast_hash);"
+    "CREATE TABLE scan ("
+    "  id INTEGER PRIMARY KEY,"
+    "  started TEXT NOT NULL, finished TEXT,"
+    "  roots TEXT NOT NULL, postkit TEXT NOT NULL,"
+    "  seen INTEGER, added INTEGER, changed INTEGER, moved INTEGER,"
+    "  missing INTEGER, failed INTEGER);";
+
+static const char v2_sql[] =
+    "CREATE TABLE producer ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL, version TEXT NOT NULL, params TEXT NOT NULL,"
+    "  model_id TEXT NOT NULL DEFAULT '', model_sha256 TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (name, version, params, model_id, model_sha256));"
+    "CREATE TABLE fingerprint ("
+    "  asset_id INTEGER NOT NULL REFERENCES asset(id),"
+    "  producer_id INTEGER NOT NULL REFERENCES producer(id),"
+    "  kind TEXT NOT NULL,"
+    "  hash INTEGER,"
+    "  data BLOB,"
+    "  PRIMARY KEY (asset_id, producer_id, kind));"
+    "CREATE INDEX fingerprint_producer ON fingerprint(producer_id, kind);";
+
+/* Search by filters alone sorts by capture time: per type, in index
+ * order; "missing:yes" reads only the missing rows. */
+static const char v4_sql[] =
+    "CREATE INDEX asset_type_captured ON asset(type, captured);"
+    "CREATE INDEX location_missing ON location(missing, asset_id);";
+
+static pk_status v3_fts(pk_db *s)
+{
+    return pk_db_fts_create(s);
+}
+
+typedef struct migration {
+    const char *sql;                 /* portable DDL, or NULL */
+    pk_status (*fn)(pk_db *s);    /* engine-specific part, or NULL */
+} migration;
+
+/* migrations[i] upgrades version i to version i + 1. */
+static const migration migrations[] = {
+    {v1_sql, NULL},
+    {v2_sql, NULL},
+    {NULL, v3_fts},
+    {v4_sql, NULL},
+};
+
+int pk_schema_current(void)
+{
+    return (int)PK_ARRAY_LEN(migrations);
+}
+
+pk_status pk_schema_version(pk_db *s, int *version)
+{
+    int empty;
+    pk_status st = pk_db_is_empty(s, &empty);
+    if (st != PK_OK)
+        return st;
+    if (empty) {
+        *version = 0;
+        return PK_OK;
+    }
+    pk_stmt *q;
+    if (pk_db_prepare(s, "SELECT value FROM meta WHERE key = 'schema_version'", &q) != PK_OK)
+        return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
+                       "not a postkit catalogue (a database of something else)");
+    int r = pk_stmt_step(q);
+    *version = r == 1 && pk_stmt_text(q, 0) ? atoi(pk_stmt_text(q, 0)) : -1;
+    pk_stmt_free(q);
+    if (*version <= 0)
+        return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
+                       "not a postkit catalogue (no schema version)");
+    return PK_OK;
+}
+
+static pk_status set_version(pk_db *s, int version)
+{
+    pk_stmt *q;
+    pk_status st = pk_db_prepare(s,
+                                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                    &q);
+    if (st != PK_OK)
+        return st;
+    char text[16];
+    snprintf(text, sizeof text, "%d", version);
+    pk_stmt_bind_text(q, 1, text);
+    st = pk_stmt_step(q) < 0 ? PK_ERR_INTERNAL : PK_OK;
+    pk_stmt_free(q);
+    return st;
+}
+
+static pk_status refuse_newer(pk_db *s, int version)
+{
+    return pk_fail(pk_db_ctx(s), PK_ERR_INPUT, pk_db_path(s),
+                   "catalogue schema version %d is newer than this postkit understands (%d); "
+                   "use a newer postkit",
+                   version, pk_schema_current());
+}
+
+pk_status pk_schema_upgrade(pk_db *s, int target, int *from)
+{
+    int version;
+    pk_status st = pk_schema_version(s, &version);
+    if (from)
+        *from = version;
+    if (st != PK_OK)
+        return st;
+    if (version > pk_schema_current())
+        return refuse_newer(s, version);
+    if (version >= target)
+        return PK_OK;
+    st = pk_db_begin(s, 1);
+    if (st != PK_OK)
+        return st;
+    /* Read again under the write lock: another process may have upgraded
+     * the file while this one waited. */
+    st = pk_schema_version(s, &version);
+    if (from)
+        *from = version;
+    for (int v = version; st == PK_OK && v < target; v++) {
+        const migration *m = &migrations[v];
+        if (m->sql)
+            st = pk_db_exec(s, m->sql);
+        if (st == PK_OK && m->fn)
+            st = m->fn(s);
+    }
+    if (st == PK_OK && version < target)
+        st = set_version(s, target);
+    if (st == PK_OK && version == 0) {
+        char rev[96];
+        snprintf(rev, sizeof rev, "INSERT INTO meta(key, value) VALUES ('created_by', 'postkit %s')",
+                 pk_version());
+        st = pk_db_exec(s, rev);
+    }
+    if (st == PK_OK)
+        st = pk_db_commit(s);
+    if (st != PK_OK)
+        pk_db_rollback(s);
+    return st;
+}
