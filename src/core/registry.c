@@ -23,6 +23,8 @@ extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
 extern const pk_op pk_op_thumbnail;
+extern const pk_op pk_op_photo_match;
+extern const pk_op pk_op_photo_auto;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -41,6 +43,8 @@ static const pk_op *const registry[] = {
     &pk_op_models_install,
     &pk_op_models_verify,
     &pk_op_thumbnail,
+    &pk_op_photo_match,
+    &pk_op_photo_auto,
 };
 
 size_t pk_op_count(void)
