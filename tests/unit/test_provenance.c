@@ -69,6 +69,60 @@ static const pk_op scale_op = {
     .flags = PK_OP_WRITES,
 };
 
+/* Writes one copy of each input into the folder --output, on worker
+ * threads, each output declaring the one input it was made from. */
+typedef struct each_job {
+    pk_run *run;
+    const char *dir;
+} each_job;
+
+static void *each_work(pk_ctx *wctx, size_t i, void *user)
+{
+    each_job *job = user;
+    const char *in = pk_run_input(job->run, i);
+    const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.copy", job->dir, base);
+    pk_output *o;
+    pk_status *st = malloc(sizeof *st);
+    if ((*st = pk_output_open_ctx(job->run, wctx, path, &o)) != PK_OK)
+        return st;
+    pk_output_add_input(o, in);
+    FILE *src = fopen(in, "rb");
+    int c;
+    while (src && (c = fgetc(src)) != EOF)
+        fputc(c, pk_output_file(o));
+    if (src)
+        fclose(src);
+    *st = pk_output_commit(job->run, o);
+    return st;
+}
+
+static void each_emit(size_t i, void *result, void *user)
+{
+    (void)i, (void)user;
+    assert_int_equal(*(pk_status *)result, PK_OK);
+    free(result);
+}
+
+static pk_status each_run(pk_run *run)
+{
+    each_job job = {run, pk_run_str(run, "output")};
+    return pk_parallel_ordered(pk_run_ctx(run), pk_run_input_count(run), each_work, each_emit, &job);
+}
+
+static const pk_op each_op = {
+    .name = "test each",
+    .summary = "Copy each input into a folder",
+    .input_name = "FILE",
+    .input_kind = "any",
+    .min_inputs = 1,
+    .max_inputs = -1,
+    .params = scale_params,
+    .run = each_run,
+    .flags = PK_OP_WRITES,
+};
+
 /* ---- fixture and helpers ------------------------------------------------ */
 
 typedef struct fixture {
@@ -299,6 +353,40 @@ static void test_interrupted_writes_nothing(void **state)
     assert_int_equal(temporaries, 0);
 }
 
+/* Each output of a batch lists the input it was made from (and the files
+ * named by options), not every input of the run; hashes are right even
+ * though outputs were committed from several threads. */
+static void test_each_output_lists_its_own_input(void **state)
+{
+    fixture *f = *state;
+    char *argv[] = {f->in1, f->in2, "--ref", f->ref, "-o", f->dir, "-j", "2"};
+    pk_args *args;
+    int help = 0;
+    assert_int_equal(pk_args_parse(f->ctx, &each_op, 8, argv, &args, &help), PK_OK);
+    assert_int_equal(pk_op_run(f->ctx, &each_op, args, NULL), PK_OK);
+    pk_args_free(args);
+    const char *ins[] = {f->in1, f->in2};
+    for (int k = 0; k < 2; k++) {
+        char copy[PATH_MAX], side[PATH_MAX + 16];
+        snprintf(copy, sizeof copy, "%s/%s.copy", f->dir, strrchr(ins[k], '/') + 1);
+        snprintf(side, sizeof side, "%s.postkit.json", copy);
+        json_error_t err;
+        json_t *rec = json_load_file(side, 0, &err);
+        assert_non_null(rec);
+        assert_int_equal(json_array_size(json_object_get(rec, "inputs")), 2);
+        json_t *own = input_entry(rec, ins[k]);
+        assert_non_null(own);
+        assert_null(input_entry(rec, ins[1 - k]));
+        assert_non_null(input_entry(rec, f->ref));
+        char want[65];
+        sha256sum(ins[k], want);
+        assert_string_equal(json_string_value(json_object_get(own, "sha256")), want);
+        json_decref(rec);
+        unlink(side);
+        unlink(copy);
+    }
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -337,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_provenance_operation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_existing_output_needs_force, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_output_lists_its_own_input, setup, teardown),
     };
     return cmocka_run_group_tests_name("provenance", tests, NULL, NULL);
 }
