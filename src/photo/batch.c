@@ -59,19 +59,47 @@ static pk_status vips_failed(pk_ctx *ctx, const char *path, const char *what)
     return s;
 }
 
-/* Does `path` hold floating-point pixels? Only its header is read. */
-static int file_is_float(const char *path)
+/* The band format `path` stores its pixels in (only its header is read);
+ * VIPS_FORMAT_NOTSET for camera RAW files and unreadable headers. */
+static VipsBandFormat file_band_format(const char *path)
 {
     if (pk_is_camera_raw(path))
-        return 0;
+        return VIPS_FORMAT_NOTSET;
     VipsImage *h = vips_image_new_from_file(path, NULL);
     if (!h) {
         vips_error_clear();
-        return 0;
+        return VIPS_FORMAT_NOTSET;
     }
-    int f = vips_band_format_isfloat(h->BandFmt);
+    VipsBandFormat f = h->BandFmt;
     g_object_unref(h);
     return f;
+}
+
+/* Does `path` hold floating-point pixels? */
+static int file_is_float(const char *path)
+{
+    VipsBandFormat f = file_band_format(path);
+    return f != VIPS_FORMAT_NOTSET && vips_band_format_isfloat(f);
+}
+
+/* libvips (8.14) widens an 8-bit alpha to 16 bits by ×256, so opaque
+ * (255) becomes 65280, not 65535: an 8-bit file's alpha, loaded as 16-bit,
+ * is brought to the full scale (×257/256, exact for every 8-bit value). */
+static int alpha_full_scale(const char *path, VipsImage **alpha)
+{
+    if (!*alpha || (*alpha)->BandFmt != VIPS_FORMAT_USHORT ||
+        file_band_format(path) != VIPS_FORMAT_UCHAR)
+        return 0;
+    VipsImage *t, *u;
+    if (vips_linear1(*alpha, &t, 257.0 / 256.0, 0.0, NULL))
+        return -1;
+    int bad = vips_cast(t, &u, VIPS_FORMAT_USHORT, NULL);
+    g_object_unref(t);
+    if (bad)
+        return -1;
+    g_object_unref(*alpha);
+    *alpha = u;
+    return 0;
 }
 
 /* The reduced linear copy of `path` and its pixels. Pixels under a mostly
@@ -367,7 +395,7 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
                                           : PK_COLOUR_SRGB16;
     if ((s = pk_image_load(ctx, path, &lo, &full)) != PK_OK)
         goto done;
-    if (split_alpha(full, &rgb, &alpha)) {
+    if (split_alpha(full, &rgb, &alpha) || alpha_full_scale(path, &alpha)) {
         s = vips_failed(ctx, path, "cannot split its alpha band");
         goto done;
     }
