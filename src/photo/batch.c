@@ -367,7 +367,9 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
      * kernel applies what remains (≈ identity), colour and roll-off. */
     pk_photo_correction k = c;
     pk_photo_raw_develop dev;
-    pk_image_options lo = {.keep_orientation = 1, .rgb = 1};
+    /* Full size, streamed from file to file: the reduced copy above has
+     * already decoded the whole file, so damage was found there. */
+    pk_image_options lo = {.keep_orientation = 1, .rgb = 1, .stream = 1};
     if (raw_file) {
         pk_photo_raw_info info;
         if ((s = pk_photo_raw_colour(ctx, path, &info)) != PK_OK)
@@ -437,8 +439,10 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
     if ((s = pk_output_open_ctx(j->run, ctx, j->outputs[i], &r->out)) != PK_OK)
         goto done;
     pk_output_add_input(r->out, path);
+    /* Standard Huffman tables: optimising them would hold the whole
+     * picture's coefficients in memory for ~4% of file size. */
     pk_image_save_options so = {.quality = b->quality, .bits = jpeg ? 8 : 16,
-                                .name = j->outputs[i]};
+                                .name = j->outputs[i], .standard_huffman = 1};
     if ((s = pk_image_save(ctx, final, pk_output_tmp_path(r->out), format, &so)) != PK_OK)
         goto done;
     r->record = record_of(j, i, &c, sm.grey, raw_file ? &dev : NULL, final->Xsize, final->Ysize,
