@@ -21,7 +21,7 @@ make_photo() {
   vips linear "$w/big.v" "$w/cast.v" "$3 $4 $5" "0 0 0"
   vips add "$w/cast.v" "$w/noise.v" "$w/sum.v"
   vips cast "$w/sum.v" "$w/u8.v" uchar
-  vips copy "$w/u8.v" "$out[Q=92]"
+  vips copy "$w/u8.v" "${out}[Q=92]"
   rm -rf "$w"
 }
 
