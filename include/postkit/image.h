@@ -103,6 +103,12 @@ typedef struct pk_image_options {
      * collection), 0-based. Only that page is decoded. */
     int page;
     pk_raw_options raw;
+    /* 1: the pixels are decoded as the returned image is read (a libvips
+     * sequential pipeline, no full copy in memory): for one pass from file
+     * to file. A damaged file then fails where it is read (a save), not
+     * here. Ignored when the pixels must be turned upright or the colour
+     * conversion needs the whole picture. */
+    int stream;
 } pk_image_options;
 
 /* Load `path` for processing. `opts` may be NULL (defaults).
@@ -150,6 +156,10 @@ typedef struct pk_image_save_options {
     /* Name to use in error messages (the final path of a safe output);
      * NULL: `path`. */
     const char *name;
+    /* JPEG: 1 writes the standard Huffman tables in one pass; 0 (default)
+     * optimises them: ~4% smaller, but libjpeg then holds the whole
+     * picture's coefficients (~150 MB at 24 MP) and takes 2-3x the CPU. */
+    int standard_huffman;
 } pk_image_save_options;
 
 /* Write `image` to `path` — normally pk_output_tmp_path() of a safe output,

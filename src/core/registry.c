@@ -27,6 +27,8 @@ extern const pk_op pk_op_thumbnail;
 extern const pk_op pk_op_vad;
 extern const pk_op pk_op_transcribe;
 extern const pk_op pk_op_cut;
+extern const pk_op pk_op_photo_match;
+extern const pk_op pk_op_photo_auto;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -49,6 +51,8 @@ static const pk_op *const registry[] = {
     &pk_op_vad,
     &pk_op_transcribe,
     &pk_op_cut,
+    &pk_op_photo_match,
+    &pk_op_photo_auto,
 };
 
 size_t pk_op_count(void)

@@ -210,6 +210,11 @@ static pk_status finish(pk_ctx *ctx, const char *path, const pk_image_options *o
             goto vips_failed;
         advance(&im, next);
     }
+    int upright = !o->keep_orientation && !raw;
+    if (o->stream && !upright) {
+        *out = im;
+        return PK_OK;
+    }
     /* The one run of the pipeline: decode errors surface here. */
     if (!(next = pk_vips_fresh_memory(im))) {
         g_object_unref(im);
@@ -217,7 +222,7 @@ static pk_status finish(pk_ctx *ctx, const char *path, const pk_image_options *o
     }
     advance(&im, next);
     /* LibRaw has already applied a RAW file's flip. */
-    if (!o->keep_orientation && !raw && pk_vips_upright(&im))
+    if (upright && pk_vips_upright(&im))
         goto vips_failed;
     *out = im;
     return PK_OK;

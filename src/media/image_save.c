@@ -205,7 +205,8 @@ pk_status pk_image_save(pk_ctx *ctx, VipsImage *image, const char *path, const c
     int bad;
     switch (f) {
     case FMT_JPEG:
-        bad = vips_jpegsave(ready, path, "Q", quality, "optimize_coding", TRUE, "strip", strip, NULL);
+        bad = vips_jpegsave(ready, path, "Q", quality, "optimize_coding", !o->standard_huffman, "strip",
+                            strip, NULL);
         break;
     case FMT_PNG:
         bad = vips_pngsave(ready, path, "compression", 6, "bitdepth", bits, "strip", strip, NULL);
