@@ -23,6 +23,7 @@ pk_status pk_init(const char *argv0)
     pk_ffmpeg_install_log();
     if (VIPS_INIT(argv0 ? argv0 : "postkit") != 0)
         return PK_ERR_INTERNAL;
+    pk_vips_install_log();
     /* libvips' operation cache holds decoded images between calls; postkit
      * streams each file once, so the cache only costs memory. */
     vips_cache_set_max(0);

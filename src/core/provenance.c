@@ -112,7 +112,12 @@ pk_status pk_provenance_write(pk_ctx *ctx, pk_provenance *p, const char *output_
     if (!p->hashed) {
         size_t i;
         json_t *e;
-        json_array_foreach(p->inputs, i, e) if ((st = hash_entry(ctx, e)) != PK_OK) return st;
+        /* An input the run could not read (missing, unreadable) failed on
+         * its own; the outputs made from the other inputs still get their
+         * record, which says what happened to it. */
+        json_array_foreach(p->inputs, i, e) if (hash_entry(ctx, e) != PK_OK)
+            json_object_set_new(e, "error", pk_json_string(pk_ctx_errmsg(ctx)));
+        pk_ctx_clear_error(ctx);
         p->hashed = true;
     }
     json_t *out = file_entry(output_path);

@@ -18,6 +18,7 @@ extern const pk_op pk_op_xmp;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
+extern const pk_op pk_op_thumbnail;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
@@ -31,6 +32,7 @@ static const pk_op *const registry[] = {
     &pk_op_models,
     &pk_op_models_install,
     &pk_op_models_verify,
+    &pk_op_thumbnail,
 };
 
 size_t pk_op_count(void)
