@@ -8,6 +8,10 @@
 #include <string.h>
 
 extern const pk_op pk_op_probe;
+extern const pk_op pk_op_loudness;
+extern const pk_op pk_op_normalize;
+extern const pk_op pk_op_audio_match;
+extern const pk_op pk_op_declip;
 extern const pk_op pk_op_extract_audio;
 extern const pk_op pk_op_provenance;
 extern const pk_op pk_op_index;
@@ -22,6 +26,10 @@ extern const pk_op pk_op_thumbnail;
 
 static const pk_op *const registry[] = {
     &pk_op_probe,
+    &pk_op_loudness,
+    &pk_op_normalize,
+    &pk_op_audio_match,
+    &pk_op_declip,
     &pk_op_extract_audio,
     &pk_op_provenance,
     &pk_op_index,
