@@ -19,6 +19,7 @@ extern const pk_op pk_op_dupes;
 extern const pk_op pk_op_search;
 extern const pk_op pk_op_catalog_info;
 extern const pk_op pk_op_xmp;
+extern const pk_op pk_op_faces;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
@@ -36,6 +37,7 @@ static const pk_op *const registry[] = {
     &pk_op_search,
     &pk_op_dupes,
     &pk_op_xmp,
+    &pk_op_faces,
     &pk_op_catalog_info,
     &pk_op_models,
     &pk_op_models_install,

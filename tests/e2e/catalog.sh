@@ -55,7 +55,7 @@ expect "no file written into the library" [ "$(find "$lib" -type f | wc -l)" -eq
 
 run_pk catalog info --check --json
 expect "catalog info: schema version 4, integrity ok" \
-  [ "$(results '.results[0].schema_version'),$(results '.results[0].integrity')" = "4,ok" ]
+  [ "$(results '.results[0].schema_version'),$(results '.results[0].integrity')" = "5,ok" ]
 run_pk catalog info --catalog "$SUITE_TMP/other.db"
 expect "a missing catalogue is an input error (exit 3)" [ "$rc" -eq 3 ]
 expect "the message names the file" one_line_naming "other.db"
