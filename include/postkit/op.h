@@ -179,6 +179,15 @@ typedef struct pk_output pk_output;
 /* Reserve `path` for writing. Fails with PK_ERR_OUTPUT when the target
  * exists (without --force), its folder is missing or not writable. */
 pk_status pk_output_open(pk_run *run, const char *path, pk_output **out);
+/* The same from a worker thread: errors of this output (open, commit) go to
+ * `ctx`, the worker's own child context. Outputs of one run may be opened
+ * and committed from several threads at once. */
+pk_status pk_output_open_ctx(pk_run *run, pk_ctx *ctx, const char *path, pk_output **out);
+/* Declare that this output was made from `path` (one of the run's inputs).
+ * The provenance record then lists only the declared inputs (plus files
+ * given by options such as --ref) instead of every input of the run: a
+ * thumbnail of one photo does not depend on the 9,999 others. */
+void pk_output_add_input(pk_output *out, const char *path);
 /* The temporary path to write to (for libraries that take a file name). */
 const char *pk_output_tmp_path(const pk_output *out);
 const char *pk_output_path(const pk_output *out);

@@ -247,6 +247,10 @@ static pk_status normalize_file(pk_run *run, const char *in, const char *out_pat
     pk_output *out;
     if ((st = pk_output_open(run, out_path, &out)) != PK_OK)
         return st;
+    /* An album member's gain depends on every member: its record lists them
+     * all; otherwise a file depends on itself only. */
+    if (!album)
+        pk_output_add_input(out, in);
     pk_loudness_result after = {0};
     pk_limiter_stats ls = {0};
     pk_audio_format fmt = {0};

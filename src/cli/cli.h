@@ -13,6 +13,10 @@
 void cli_main_help(FILE *out);
 void cli_op_help(FILE *out, const pk_op *op);
 void cli_reference_markdown(FILE *out);
+/* The anchor GitHub gives a Markdown heading: lower case, spaces become
+ * hyphens, punctuation other than '-' and '_' is dropped ("postkit photo
+ * match" -> "postkit-photo-match"). Writes into buf, returns buf. */
+const char *cli_markdown_anchor(const char *heading, char *buf, size_t size);
 
 /* progress.c */
 void cli_progress_install(pk_ctx *ctx, int enabled);

@@ -79,7 +79,13 @@ static void option_words(const pk_param_spec *s, char *buf, size_t size)
     int n = 0;
     if (s->short_opt)
         n = snprintf(buf, size, "-%c, ", s->short_opt);
-    if (s->type == PK_PARAM_BOOL)
+    /* A switch that is on by default (or decided automatically) is worth
+     * nothing without its negative form. */
+    int on = s->defval && (strcmp(s->defval, "yes") == 0 || strcmp(s->defval, "true") == 0 ||
+                           strcmp(s->defval, "on") == 0 || strcmp(s->defval, "1") == 0);
+    if (s->type == PK_PARAM_BOOL && (on || !s->defval))
+        snprintf(buf + n, size - (size_t)n, "--%s, --no-%s", s->name, s->name);
+    else if (s->type == PK_PARAM_BOOL)
         snprintf(buf + n, size - (size_t)n, "--%s", s->name);
     else
         snprintf(buf + n, size - (size_t)n, "--%s %s", s->name, metavar(s, mv, sizeof mv));
@@ -160,7 +166,7 @@ void cli_op_help(FILE *out, const pk_op *op)
     }
     fprintf(out, "\nCommon options:\n");
     print_options(out, pk_common_params, op);
-    fprintf(out, "  -h, --help                 show this help\n\nExit status: ");
+    fprintf(out, "  %-27s show this help\n\nExit status: ", "-h, --help");
     wrap(out, exit_codes, 2, 13, 100);
 }
 
@@ -206,13 +212,32 @@ static void md_options(FILE *out, const pk_param_spec *specs, const pk_op *op)
     }
 }
 
+const char *cli_markdown_anchor(const char *heading, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = heading; *p && n + 1 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 'A' && c <= 'Z')
+            buf[n++] = (char)(c - 'A' + 'a');
+        else if (c == ' ')
+            buf[n++] = '-';
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80)
+            buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 void cli_reference_markdown(FILE *out)
 {
     fprintf(out, "Generated from the operation table by `postkit --reference-markdown`.\n\n");
     fprintf(out, "| operation | what it does |\n|---|---|\n");
-    for (size_t i = 0; i < pk_op_count(); i++)
-        fprintf(out, "| [`%s`](#postkit-%s) | %s |\n", pk_op_at(i)->name, pk_op_at(i)->name,
-                pk_op_at(i)->summary);
+    for (size_t i = 0; i < pk_op_count(); i++) {
+        char heading[128], anchor[128];
+        snprintf(heading, sizeof heading, "postkit %s", pk_op_at(i)->name);
+        fprintf(out, "| [`%s`](#%s) | %s |\n", pk_op_at(i)->name,
+                cli_markdown_anchor(heading, anchor, sizeof anchor), pk_op_at(i)->summary);
+    }
     for (size_t i = 0; i < pk_op_count(); i++) {
         const pk_op *op = pk_op_at(i);
         fprintf(out, "\n### postkit %s\n\n```\n", op->name);

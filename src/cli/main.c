@@ -53,11 +53,11 @@ typedef struct sink_state {
 static void json_begin(const pk_op *op)
 {
     printf("{\"postkit\":{\"version\":\"%s\",\"git\":\"%s\"},", pk_version(), pk_git_revision());
-    json_t *op_name = json_string(op->name);
+    json_t *op_name = op ? json_string(op->name) : json_null();
     char *name = json_dumps(op_name, JSON_ENCODE_ANY);
-    json_decref(op_name);
     printf("\"operation\":%s,\"results\":[", name ? name : "null");
     free(name);
+    json_decref(op_name);
 }
 
 static void json_item(sink_state *s, json_t *item)
@@ -115,16 +115,44 @@ static void on_log(void *user, pk_log_level level, const char *message)
         cli_print_stderr("", message);
 }
 
-static int usage_error(const char *message)
+/* The error record of a failure that stopped the run. */
+static void json_error(sink_state *s, pk_status st, const char *message)
+{
+    json_t *e = json_pack("{s:{s:i,s:s,s:o}}", "error", "status", (int)st, "kind",
+                          pk_strerror(st), "message", pk_json_string(message));
+    if (e)
+        json_item(s, e);
+    json_decref(e);
+}
+
+/* Was --json asked for? Looked up in the raw words, for errors found before
+ * the arguments could be parsed: a script that asked for JSON gets JSON. */
+static int wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
+}
+
+/* Report a usage error: one line on stderr, and with --json the document
+ * with the error record on stdout. */
+static int usage_error(const pk_op *op, int argc, char **argv, const char *message)
 {
     cli_print_stderr("", message);
+    if (wants_json(argc, argv)) {
+        sink_state state = {.json = 1};
+        json_begin(op);
+        json_error(&state, PK_ERR_USAGE, message);
+        printf("],\"status\":%d}\n", PK_ERR_USAGE);
+    }
     return PK_ERR_USAGE;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("no operation given (see: postkit --help)");
+        return usage_error(NULL, argc, argv, "no operation given (see: postkit --help)");
     const char *first = argv[1];
     if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
         cli_main_help(stdout);
@@ -142,8 +170,12 @@ int main(int argc, char **argv)
     const pk_op *op = pk_op_match(argc - 1, argv + 1, &words);
     if (!op) {
         char msg[512];
-        snprintf(msg, sizeof msg, "unknown operation '%s' (see: postkit --help)", first);
-        return usage_error(msg);
+        if (first[0] == '-')
+            snprintf(msg, sizeof msg, "no operation given before '%s' (usage: postkit OPERATION "
+                     "[OPTIONS] [FILE...]; see: postkit --help)", first);
+        else
+            snprintf(msg, sizeof msg, "unknown operation '%s' (see: postkit --help)", first);
+        return usage_error(NULL, argc, argv, msg);
     }
 
     pk_ctx *ctx;
@@ -155,7 +187,11 @@ int main(int argc, char **argv)
     int help = 0;
     pk_status st = pk_args_parse(ctx, op, argc - 1 - words, argv + 1 + words, &args, &help);
     if (st != PK_OK) {
-        cli_print_stderr("", pk_ctx_errmsg(ctx));
+        if (st == PK_ERR_USAGE) {
+            usage_error(op, argc, argv, pk_ctx_errmsg(ctx));
+        } else {
+            cli_print_stderr("", pk_ctx_errmsg(ctx));
+        }
     } else if (help) {
         cli_op_help(stdout, op);
     } else {
@@ -172,13 +208,8 @@ int main(int argc, char **argv)
         /* A failure that stopped the run (not one already reported per file). */
         if (st != PK_OK && st != PK_CHECK_FAILED && msg[0] && strcmp(msg, state.last_error) != 0) {
             cli_print_stderr("", msg);
-            if (state.json) {
-                json_t *e = json_pack("{s:{s:i,s:s,s:s}}", "error", "status", (int)st, "kind",
-                                      pk_strerror(st), "message", msg);
-                if (e)
-                    json_item(&state, e);
-                json_decref(e);
-            }
+            if (state.json)
+                json_error(&state, st, msg);
         }
         if (state.json)
             printf("],\"status\":%d}\n", (int)st);

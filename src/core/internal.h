@@ -61,12 +61,14 @@ pk_provenance *pk_provenance_new(const pk_op *op, const pk_args *args);
 void pk_provenance_free(pk_provenance *p);
 pk_status pk_provenance_add_model(pk_provenance *p, const char *id, const char *version,
                                   const char *sha256);
-/* Write the sidecar of `output_path` (already renamed into place). The run's
- * inputs are hashed once, on the first call. `details` may be NULL. A sidecar
- * left by an earlier file of the same name is replaced: it describes a file
- * that is gone. */
+/* Write the sidecar of `output_path` (already renamed into place). Its
+ * inputs are the files named by PATH_IN options plus `made_from` (a JSON
+ * array of paths), or all of the run's FILE arguments when `made_from` is
+ * NULL or empty. Inputs are hashed once per run. `details` may be NULL.
+ * Thread-safe. A sidecar left by an earlier file of the same name is
+ * replaced: it describes a file that is gone. */
 pk_status pk_provenance_write(pk_ctx *ctx, pk_provenance *p, const char *output_path,
-                              json_t *details);
+                              json_t *details, const json_t *made_from);
 /* Read and check the record of `path` (the output or its sidecar): *out gets
  * the record with "verified" set to whether the file still has its SHA-256. */
 pk_status pk_provenance_read(pk_ctx *ctx, const char *path, json_t **out);

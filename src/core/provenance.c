@@ -9,28 +9,34 @@
  */
 #include "core/internal.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PROVENANCE_FORMAT 1
 
+/* Inputs are hashed on demand, once per run whatever the number of outputs
+ * made from them, and the cache is shared by the worker threads that commit
+ * outputs; `lock` guards it and the model list. */
 struct pk_provenance {
     const pk_op *op;
     json_t *params;
-    json_t *inputs;    /* hashed on first write */
-    bool hashed;
+    json_t *positional;   /* paths of the run's FILE arguments */
+    json_t *option_files; /* paths named by PATH_IN options (--ref): inputs of every output */
+    json_t *hashed;       /* absolute path -> {path, size, sha256 | error} */
     json_t *models;
     char started[32];
+    pthread_mutex_t lock;
 };
 
-static json_t *file_entry(const char *path)
+static char *absolute(const char *path)
 {
-    json_t *e = json_object();
     char abs[PATH_MAX];
-    json_object_set_new(e, "path", pk_json_string(realpath(path, abs) ? abs : path));
-    return e;
+    return strdup(realpath(path, abs) ? abs : path);
 }
 
 pk_provenance *pk_provenance_new(const pk_op *op, const pk_args *args)
@@ -40,18 +46,20 @@ pk_provenance *pk_provenance_new(const pk_op *op, const pk_args *args)
         return NULL;
     p->op = op;
     p->params = pk_args_to_json(args);
-    p->inputs = json_array();
+    p->positional = json_array();
+    p->option_files = json_array();
+    p->hashed = json_object();
     p->models = json_array();
+    pthread_mutex_init(&p->lock, NULL);
     pk_iso8601_now(p->started);
     for (size_t i = 0; i < pk_args_input_count(args); i++)
-        json_array_append_new(p->inputs, file_entry(pk_args_input(args, i)));
-    /* Files named by options (--ref, --transcript) are inputs too. */
+        json_array_append_new(p->positional, pk_json_string(pk_args_input(args, i)));
     for (const pk_param_spec *s = op->params; s && s->name; s++) {
         if (s->type != PK_PARAM_PATH_IN)
             continue;
         const pk_arg_value *v = pk_args_value(args, s->name, PK_PARAM_PATH_IN);
         for (size_t k = 0; k < v->nstrs; k++)
-            json_array_append_new(p->inputs, file_entry(v->strs[k]));
+            json_array_append_new(p->option_files, pk_json_string(v->strs[k]));
     }
     return p;
 }
@@ -61,8 +69,11 @@ void pk_provenance_free(pk_provenance *p)
     if (!p)
         return;
     json_decref(p->params);
-    json_decref(p->inputs);
+    json_decref(p->positional);
+    json_decref(p->option_files);
+    json_decref(p->hashed);
     json_decref(p->models);
+    pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
@@ -71,29 +82,59 @@ pk_status pk_provenance_add_model(pk_provenance *p, const char *id, const char *
 {
     size_t i;
     json_t *m;
+    pthread_mutex_lock(&p->lock);
     json_array_foreach(p->models, i, m) if (strcmp(json_string_value(json_object_get(m, "id")), id) == 0)
+    {
+        pthread_mutex_unlock(&p->lock);
         return PK_OK;
+    }
     m = json_object();
     json_object_set_new(m, "id", pk_json_string(id));
     json_object_set_new(m, "version", pk_json_string(version ? version : ""));
     json_object_set_new(m, "sha256", pk_json_string(sha256 ? sha256 : ""));
     json_array_append_new(p->models, m);
+    pthread_mutex_unlock(&p->lock);
     return PK_OK;
 }
 
-/* Fill size and sha256 of a file entry. */
-static pk_status hash_entry(pk_ctx *ctx, json_t *entry)
+/* A new {path, size, sha256} entry for `path`. An input that cannot be
+ * hashed (gone, unreadable) gets an "error" instead: the run reported it on
+ * its own, and the outputs made from the other inputs still get a record. */
+static json_t *hash_file(pk_ctx *ctx, const char *abs)
 {
-    const char *path = json_string_value(json_object_get(entry, "path"));
+    json_t *e = json_object();
+    json_object_set_new(e, "path", pk_json_string(abs));
     struct stat st;
-    if (stat(path, &st) == 0)
-        json_object_set_new(entry, "size", json_integer((json_int_t)st.st_size));
+    if (stat(abs, &st) == 0)
+        json_object_set_new(e, "size", json_integer((json_int_t)st.st_size));
     char hex[65];
-    pk_status s = pk_sha256_file(ctx, path, hex);
-    if (s != PK_OK)
-        return s;
-    json_object_set_new(entry, "sha256", json_string(hex));
-    return PK_OK;
+    if (pk_sha256_file(ctx, abs, hex) == PK_OK)
+        json_object_set_new(e, "sha256", json_string(hex));
+    else
+        json_object_set_new(e, "error", pk_json_string(pk_ctx_errmsg(ctx)));
+    return e;
+}
+
+/* The cached entry of `path`, hashing it on first use. Returns a new reference. */
+static json_t *input_entry(pk_ctx *ctx, pk_provenance *p, const char *path)
+{
+    char *abs = absolute(path);
+    if (!abs)
+        return json_null();
+    pthread_mutex_lock(&p->lock);
+    json_t *e = json_object_get(p->hashed, abs);
+    json_incref(e);
+    pthread_mutex_unlock(&p->lock);
+    if (!e) {
+        /* Hash outside the lock: another thread may hash the same file at
+         * the same time, which costs time but never a wrong record. */
+        e = hash_file(ctx, abs);
+        pthread_mutex_lock(&p->lock);
+        json_object_set(p->hashed, abs, e);
+        pthread_mutex_unlock(&p->lock);
+    }
+    free(abs);
+    return e;
 }
 
 char *pk_provenance_sidecar_path(const char *output_path)
@@ -106,24 +147,25 @@ char *pk_provenance_sidecar_path(const char *output_path)
 }
 
 pk_status pk_provenance_write(pk_ctx *ctx, pk_provenance *p, const char *output_path,
-                              json_t *details)
+                              json_t *details, const json_t *made_from)
 {
     pk_status st = PK_OK;
-    if (!p->hashed) {
-        size_t i;
-        json_t *e;
-        /* An input the run could not read (missing, unreadable) failed on
-         * its own; the outputs made from the other inputs still get their
-         * record, which says what happened to it. */
-        json_array_foreach(p->inputs, i, e) if (hash_entry(ctx, e) != PK_OK)
-            json_object_set_new(e, "error", pk_json_string(pk_ctx_errmsg(ctx)));
-        pk_ctx_clear_error(ctx);
-        p->hashed = true;
-    }
-    json_t *out = file_entry(output_path);
-    if ((st = hash_entry(ctx, out)) != PK_OK) {
+    json_t *inputs = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(p->option_files, i, v)
+        json_array_append_new(inputs, input_entry(ctx, p, json_string_value(v)));
+    const json_t *own = json_array_size(made_from) ? made_from : p->positional;
+    json_array_foreach((json_t *)own, i, v)
+        json_array_append_new(inputs, input_entry(ctx, p, json_string_value(v)));
+    pk_ctx_clear_error(ctx);
+    char *abs = absolute(output_path);
+    json_t *out = abs ? hash_file(ctx, abs) : NULL;
+    free(abs);
+    if (!out || json_object_get(out, "error")) {
         json_decref(out);
-        return st;
+        json_decref(inputs);
+        return pk_fail(ctx, PK_ERR_OUTPUT, output_path, "cannot read back the written file");
     }
     char finished[32];
     pk_iso8601_now(finished);
@@ -135,8 +177,10 @@ pk_status pk_provenance_write(pk_ctx *ctx, pk_provenance *p, const char *output_
     json_object_set_new(rec, "postkit", who);
     json_object_set_new(rec, "operation", json_string(p->op->name));
     json_object_set_new(rec, "parameters", json_incref(p->params));
-    json_object_set_new(rec, "inputs", json_incref(p->inputs));
-    json_object_set_new(rec, "models", json_incref(p->models));
+    json_object_set_new(rec, "inputs", inputs);
+    pthread_mutex_lock(&p->lock);
+    json_object_set_new(rec, "models", json_deep_copy(p->models));
+    pthread_mutex_unlock(&p->lock);
     json_object_set_new(rec, "output", out);
     if (details)
         json_object_set_new(rec, "details", json_incref(details));
@@ -171,14 +215,29 @@ pk_status pk_provenance_read(pk_ctx *ctx, const char *path, json_t **out)
         return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
     struct stat st;
     if (stat(sidecar, &st) != 0) {
-        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path,
-                              "has no provenance record (%s is missing; was it written by postkit?)",
-                              sidecar);
+        /* No record: say first what is wrong with the file itself. */
+        pk_status s = strcmp(sidecar, path) == 0 || access(path, F_OK) == 0
+                          ? PK_OK
+                          : pk_check_input_file(ctx, path, NULL);
+        if (s == PK_OK && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            s = pk_fail(ctx, PK_ERR_INPUT, path, "is a directory, not a file written by postkit");
+        if (s == PK_OK)
+            s = pk_fail(ctx, PK_ERR_INPUT, path,
+                        "has no provenance record (%s is missing; was it written by postkit?)",
+                        sidecar);
+        free(sidecar);
+        return s;
+    }
+    FILE *fp = fopen(sidecar, "rb");
+    if (!fp) {
+        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path, "cannot open its provenance record %s: %s",
+                              sidecar, strerror(errno));
         free(sidecar);
         return s;
     }
     json_error_t err;
-    json_t *rec = json_load_file(sidecar, 0, &err);
+    json_t *rec = json_loadf(fp, 0, &err);
+    fclose(fp);
     if (!rec || !json_is_object(rec) || !json_object_get(rec, "postkit_provenance")) {
         pk_status s = pk_fail(ctx, PK_ERR_INPUT, sidecar, "not a postkit provenance record%s%s",
                               rec ? "" : ": ", rec ? "" : err.text);

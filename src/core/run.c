@@ -18,7 +18,9 @@ struct pk_run {
 
 struct pk_output {
     pk_safe_file *file;
+    pk_ctx *ctx;        /* where this output's errors go (a worker's own context) */
     json_t *details;
+    json_t *made_from;  /* inputs declared with pk_output_add_input */
 };
 
 pk_status pk_op_run(pk_ctx *ctx, const pk_op *op, const pk_args *args, const pk_sink *sink)
@@ -112,18 +114,31 @@ pk_status pk_run_add_model(pk_run *run, const char *id, const char *version, con
     return pk_provenance_add_model(run->prov, id, version, sha256);
 }
 
-pk_status pk_output_open(pk_run *run, const char *path, pk_output **out)
+pk_status pk_output_open_ctx(pk_run *run, pk_ctx *ctx, const char *path, pk_output **out)
 {
     pk_output *o = calloc(1, sizeof *o);
     if (!o)
-        return pk_fail(run->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    pk_status st = pk_safe_open(run->ctx, path, pk_args_force(run->args), &o->file);
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_status st = pk_safe_open(ctx, path, pk_args_force(run->args), &o->file);
     if (st != PK_OK) {
         free(o);
         return st;
     }
+    o->ctx = ctx;
     *out = o;
     return PK_OK;
+}
+
+pk_status pk_output_open(pk_run *run, const char *path, pk_output **out)
+{
+    return pk_output_open_ctx(run, run->ctx, path, out);
+}
+
+void pk_output_add_input(pk_output *o, const char *path)
+{
+    if (!o->made_from)
+        o->made_from = json_array();
+    json_array_append_new(o->made_from, pk_json_string(path));
 }
 
 const char *pk_output_tmp_path(const pk_output *o) { return pk_safe_tmp_path(o->file); }
@@ -141,25 +156,32 @@ void pk_output_note(pk_output *o, const char *key, json_t *value)
     json_object_set_new(o->details, key, value);
 }
 
+static void output_free(pk_output *o)
+{
+    json_decref(o->details);
+    json_decref(o->made_from);
+    free(o);
+}
+
 pk_status pk_output_commit(pk_run *run, pk_output *o)
 {
+    pk_ctx *ctx = o->ctx;
     char *path = strdup(pk_safe_path(o->file));
     if (!path) {
         pk_output_abort(run, o);
-        return pk_fail(run->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     }
     /* Refuse to publish when the run was interrupted while writing. */
-    pk_status st = pk_ctx_interrupted(run->ctx)
-                       ? pk_fail(run->ctx, PK_ERR_INTERRUPTED, path, "interrupted; nothing written")
+    pk_status st = pk_ctx_interrupted(ctx)
+                       ? pk_fail(ctx, PK_ERR_INTERRUPTED, path, "interrupted; nothing written")
                        : PK_OK;
     if (st != PK_OK)
         pk_safe_abort(o->file);
     else
-        st = pk_safe_commit(run->ctx, o->file);
+        st = pk_safe_commit(ctx, o->file);
     if (st == PK_OK && run->prov)
-        st = pk_provenance_write(run->ctx, run->prov, path, o->details);
-    json_decref(o->details);
-    free(o);
+        st = pk_provenance_write(ctx, run->prov, path, o->details, o->made_from);
+    output_free(o);
     free(path);
     return st;
 }
@@ -170,6 +192,5 @@ void pk_output_abort(pk_run *run, pk_output *o)
     if (!o)
         return;
     pk_safe_abort(o->file);
-    json_decref(o->details);
-    free(o);
+    output_free(o);
 }

@@ -40,11 +40,15 @@ int pk_is_camera_raw(const char *path)
 {
     if (!pk_has_raw_extension(path))
         return 0;
-    libraw_data_t *lr = libraw_init(0);
-    if (!lr)
+    pk_ctx *quiet;
+    if (pk_ctx_new(&quiet) != PK_OK)
         return 0;
-    int ok = libraw_open_file(lr, path) == LIBRAW_SUCCESS;
-    libraw_close(lr);
+    raw_state st;
+    libraw_data_t *lr = NULL;
+    int ok = pk_raw_open(quiet, path, &st, &lr) == PK_OK;
+    if (lr)
+        libraw_close(lr);
+    pk_ctx_free(quiet);
     return ok;
 }
 
@@ -206,6 +210,6 @@ void pk_vips_install_log(void)
 {
     const char *debug = getenv("POSTKIT_DEBUG");
     int show = debug && *debug && *debug != '0';
-    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, vips_warning,
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, vips_warning,
                       show ? (gpointer)1 : NULL);
 }

@@ -7,10 +7,13 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <lcms2.h>
+#include <exempi/xmp.h>
+#include <exempi/xmpconsts.h>
 #include <libexif/exif-data.h>
 #include <libraw/libraw.h>
 #include <vips/vips.h>
@@ -98,9 +101,26 @@ static double gps_coordinate(ExifData *ed, ExifTag value_tag, ExifTag ref_tag)
     return v;
 }
 
+/* Parse an EXIF blob. libexif wants the JPEG APP1 form ("Exif\0\0" and the
+ * TIFF structure); WebP, PNG and HEIF carry the bare TIFF structure, which
+ * gets the header put in front. The caller frees the result. */
+static ExifData *exif_parse(const void *blob, size_t len)
+{
+    if (len < 4 || (memcmp(blob, "II*\0", 4) != 0 && memcmp(blob, "MM\0*", 4) != 0))
+        return exif_data_new_from_data(blob, (unsigned)len);
+    unsigned char *app1 = malloc(len + 6);
+    if (!app1)
+        return NULL;
+    memcpy(app1, "Exif\0\0", 6);
+    memcpy(app1 + 6, blob, len);
+    ExifData *ed = exif_data_new_from_data(app1, (unsigned)(len + 6));
+    free(app1);
+    return ed;
+}
+
 static void exif_into(json_t *img, const void *blob, size_t len)
 {
-    ExifData *ed = exif_data_new_from_data(blob, (unsigned)len);
+    ExifData *ed = exif_parse(blob, len);
     if (!ed)
         return;
     char buf[256];
@@ -148,6 +168,100 @@ static void exif_into(json_t *img, const void *blob, size_t len)
         json_object_set_new(img, "gps", gps);
     }
     exif_data_unref(ed);
+}
+
+/* ---- XMP ---------------------------------------------------------------- */
+
+/* A property's value with surrounding blanks removed into `buf`; "" when
+ * absent. */
+static const char *xmp_text(XmpPtr xmp, const char *ns, const char *name, XmpStringPtr tmp,
+                            char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!xmp_get_property(xmp, ns, name, tmp, NULL))
+        return buf;
+    const char *v = xmp_string_cstr(tmp);
+    while (isspace((unsigned char)*v))
+        v++;
+    snprintf(buf, size, "%s", v);
+    size_t n = strlen(buf);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* Fill in from an XMP packet what EXIF did not say; EXIF wins where both
+ * do. Takes ownership of `xmp` (NULL is fine). */
+static void xmp_fill(json_t *img, XmpPtr xmp)
+{
+    XmpStringPtr tmp = xmp ? xmp_string_new() : NULL;
+    if (!xmp || !tmp) {
+        if (xmp)
+            xmp_free(xmp);
+        return;
+    }
+    static const struct {
+        const char *ns;
+        const char *prop;
+        const char *key;
+    } camera[] = {
+        {NS_TIFF, "Make", "make"},
+        {NS_TIFF, "Model", "model"},
+        {NS_EXIF_AUX, "Lens", "lens"},
+        {NS_EXIF_AUX, "SerialNumber", "serial"},
+    };
+    json_t *cam = json_object_get(img, "camera");
+    json_t *fresh = cam ? NULL : json_object();
+    if (fresh)
+        cam = fresh;
+    char buf[256];
+    for (size_t i = 0; i < PK_ARRAY_LEN(camera); i++) {
+        if (json_object_get(cam, camera[i].key))
+            continue;
+        pk_json_set_str(cam, camera[i].key,
+                        xmp_text(xmp, camera[i].ns, camera[i].prop, tmp, buf, sizeof buf));
+    }
+    if (fresh && json_object_size(fresh))
+        json_object_set_new(img, "camera", fresh);
+    else if (fresh)
+        json_decref(fresh);
+    /* XMP dates are ISO 8601 already, but may leave out zero seconds
+     * ("2024-07-03T07:30"); EXIF's always has them, so add them back for
+     * one form whatever the source. */
+    if (!json_object_get(img, "captured")) {
+        xmp_text(xmp, NS_EXIF, "DateTimeOriginal", tmp, buf, sizeof buf);
+        if (!buf[0])
+            xmp_text(xmp, NS_XAP, "CreateDate", tmp, buf, sizeof buf);
+        size_t n = strlen(buf);
+        if (n >= 16 && buf[10] == 'T' && buf[13] == ':' && buf[16] != ':' && n + 3 < sizeof buf) {
+            memmove(buf + 19, buf + 16, n - 16 + 1);
+            memcpy(buf + 16, ":00", 3);
+        }
+        pk_json_set_str(img, "captured", buf);
+    }
+    xmp_string_free(tmp);
+    xmp_free(xmp);
+}
+
+/* Photos exported by editors (PNG, TIFF, WebP) often name the camera only in
+ * their XMP packet. */
+static void xmp_into(json_t *img, const void *blob, size_t len)
+{
+    xmp_fill(img, xmp_new(blob, len));
+}
+
+/* A TIFF keeps the camera's tags in its own directories, which libvips does
+ * not hand over as an EXIF blob. Exempi's TIFF handler reads those
+ * directories (not the pixels) and reconciles them into XMP. Only for TIFF:
+ * other handlers of Exempi print to stderr on files they dislike. */
+static void tiff_tags_into(json_t *img, const char *path)
+{
+    XmpFilePtr f = xmp_files_open_new(path, XMP_OPEN_READ);
+    if (!f)
+        return;
+    xmp_fill(img, xmp_files_get_new_xmp(f));
+    xmp_files_close(f, XMP_CLOSE_NOOPTION);
+    xmp_files_free(f);
 }
 
 /* ---- ICC ---------------------------------------------------------------- */
@@ -204,25 +318,27 @@ static pk_status verify_decode(pk_ctx *ctx, const char *path, const char *loader
     return PK_OK;
 }
 
-static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
+/* Probe a camera RAW file. With `verify` the sensor data is decoded (LibRaw's
+ * unpack) so a truncated or corrupt file is caught, and `bit_depth` is the
+ * range the data really uses (before decoding LibRaw only knows the
+ * container's nominal range, e.g. 12 bits for a 10-bit CRW). */
+static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec, int verify)
 {
-    libraw_data_t *lr = libraw_init(0);
-    if (!lr)
-        return pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
-    int rc = libraw_open_file(lr, path);
-    if (rc != LIBRAW_SUCCESS) {
-        pk_status s = pk_fail(ctx, PK_ERR_INPUT, path, "unreadable camera RAW file (%s)", libraw_strerror(rc));
+    raw_state rs;
+    libraw_data_t *lr;
+    pk_status s = pk_raw_open(ctx, path, &rs, &lr);
+    if (s != PK_OK)
+        return s;
+    if (verify && (s = pk_raw_check(ctx, path, &rs, libraw_unpack(lr), "decode the raw data")) != PK_OK) {
         libraw_close(lr);
         return s;
     }
     json_object_set_new(rec, "type", json_string("photo"));
     json_t *img = json_object();
     json_object_set_new(img, "format", json_string("raw"));
-    json_object_set_new(img, "width", json_integer(lr->sizes.iwidth ? lr->sizes.width : lr->sizes.raw_width));
-    json_object_set_new(img, "height", json_integer(lr->sizes.height));
     json_object_set_new(img, "raw_width", json_integer(lr->sizes.raw_width));
     json_object_set_new(img, "raw_height", json_integer(lr->sizes.raw_height));
-    if (lr->color.maximum > 0)
+    if (verify && lr->color.maximum > 0)
         json_object_set_new(img, "bit_depth", json_integer((json_int_t)ceil(log2((double)lr->color.maximum + 1))));
     json_t *cam = json_object();
     pk_json_set_str(cam, "make", lr->idata.make);
@@ -248,7 +364,19 @@ static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
         strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
         json_object_set_new(img, "captured", json_string(buf));
     }
-    json_object_set_new(img, "orientation", json_integer(pk_raw_flip_to_orientation(lr->sizes.flip)));
+    int flip = lr->sizes.flip;
+    json_object_set_new(img, "orientation", json_integer(pk_raw_flip_to_orientation(flip)));
+    /* The developed picture's size: sensors with non-square pixels (Kodak
+     * DC120: 848 wide, 1.53:1) are stretched, as every RAW developer does.
+     * LibRaw computes it (last: it spoils the sizes for a later decode); it
+     * swaps the sides for a portrait flip, which the orientation says already. */
+    int w = lr->sizes.width, h = lr->sizes.height;
+    if (libraw_adjust_sizes_info_only(lr) == LIBRAW_SUCCESS && lr->sizes.iwidth && lr->sizes.iheight) {
+        w = (flip & 4) ? lr->sizes.iheight : lr->sizes.iwidth;
+        h = (flip & 4) ? lr->sizes.iwidth : lr->sizes.iheight;
+    }
+    json_object_set_new(img, "width", json_integer(w));
+    json_object_set_new(img, "height", json_integer(h));
     json_object_set_new(rec, "image", img);
     libraw_close(lr);
     return PK_OK;
@@ -256,8 +384,8 @@ static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec)
 
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
 {
-    if (pk_is_camera_raw(path))
-        return probe_raw(ctx, path, rec);
+    if (pk_has_raw_extension(path))
+        return probe_raw(ctx, path, rec, verify);
     const char *loader = vips_foreign_find_load(path);
     char why[256];
     if (!loader)
@@ -301,7 +429,13 @@ pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
     if (vips_image_get_typeof(im, VIPS_META_EXIF_NAME) &&
         vips_image_get_blob(im, VIPS_META_EXIF_NAME, &blob, &len) == 0)
         exif_into(img, blob, len);
-    json_object_set_new(img, "xmp", json_boolean(vips_image_get_typeof(im, VIPS_META_XMP_NAME) != 0));
+    int has_xmp = vips_image_get_typeof(im, VIPS_META_XMP_NAME) &&
+                  vips_image_get_blob(im, VIPS_META_XMP_NAME, &blob, &len) == 0;
+    if (has_xmp)
+        xmp_into(img, blob, len);
+    if (strstr(loader, "Tiff") && (!json_object_get(img, "camera") || !json_object_get(img, "captured")))
+        tiff_tags_into(img, path);
+    json_object_set_new(img, "xmp", json_boolean(has_xmp));
     json_object_set_new(rec, "image", img);
     g_object_unref(im);
     return verify ? verify_decode(ctx, path, loader) : PK_OK;

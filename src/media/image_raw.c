@@ -16,15 +16,6 @@
 
 #include <postkit/image.h>
 
-/* What LibRaw's callbacks learned while reading; LibRaw would otherwise
- * print these on stderr. */
-typedef struct raw_state {
-    pk_ctx *ctx;
-    int eof;       /* the data ended early: a truncated file */
-    int corrupt;   /* a decoder found data it could not make sense of */
-    int nomem;
-} raw_state;
-
 static void on_data_error(void *data, const char *file, const int offset)
 {
     (void)file;
@@ -51,9 +42,7 @@ static int on_progress(void *data, enum LibRaw_progress stage, int iteration, in
     return pk_ctx_interrupted(((raw_state *)data)->ctx) ? 1 : 0;
 }
 
-/* Open `path` with postkit's callbacks installed. On success the caller
- * owns *out (libraw_close). */
-static pk_status raw_open(pk_ctx *ctx, const char *path, raw_state *st, libraw_data_t **out)
+pk_status pk_raw_open(pk_ctx *ctx, const char *path, raw_state *st, libraw_data_t **out)
 {
     memset(st, 0, sizeof *st);
     st->ctx = ctx;
@@ -75,8 +64,8 @@ static pk_status raw_open(pk_ctx *ctx, const char *path, raw_state *st, libraw_d
 }
 
 /* Turn a LibRaw return code and the callbacks' findings into a status. */
-static pk_status raw_check(pk_ctx *ctx, const char *path, const raw_state *st, int rc,
-                           const char *what)
+pk_status pk_raw_check(pk_ctx *ctx, const char *path, const raw_state *st, int rc,
+                       const char *what)
 {
     if (rc == LIBRAW_CANCELLED_BY_CALLBACK || pk_ctx_interrupted(ctx))
         return pk_fail(ctx, PK_ERR_INTERRUPTED, path, "interrupted");
@@ -122,7 +111,7 @@ pk_status pk_raw_develop(pk_ctx *ctx, const char *path, const pk_raw_options *ro
         return s;
     raw_state st;
     libraw_data_t *lr;
-    if ((s = raw_open(ctx, path, &st, &lr)) != PK_OK)
+    if ((s = pk_raw_open(ctx, path, &st, &lr)) != PK_OK)
         return s;
 
     libraw_output_params_t *p = &lr->params;
@@ -157,15 +146,15 @@ pk_status pk_raw_develop(pk_ctx *ctx, const char *path, const pk_raw_options *ro
     int flip = lr->sizes.flip;
 
     int rc = libraw_unpack(lr);
-    if ((s = raw_check(ctx, path, &st, rc, "decode the raw data")) == PK_OK) {
+    if ((s = pk_raw_check(ctx, path, &st, rc, "decode the raw data")) == PK_OK) {
         rc = libraw_dcraw_process(lr);
-        s = raw_check(ctx, path, &st, rc, "develop");
+        s = pk_raw_check(ctx, path, &st, rc, "develop");
     }
     libraw_processed_image_t *img = NULL;
     if (s == PK_OK) {
         img = libraw_dcraw_make_mem_image(lr, &rc);
         if (!img)
-            s = raw_check(ctx, path, &st, rc ? rc : LIBRAW_UNSUFFICIENT_MEMORY, "develop");
+            s = pk_raw_check(ctx, path, &st, rc ? rc : LIBRAW_UNSUFFICIENT_MEMORY, "develop");
     }
     libraw_close(lr);
     if (s != PK_OK)
@@ -217,7 +206,7 @@ pk_status pk_raw_preview(pk_ctx *ctx, const char *path, int size, VipsImage **ou
     *out = NULL;
     raw_state st;
     libraw_data_t *lr;
-    pk_status s = raw_open(ctx, path, &st, &lr);
+    pk_status s = pk_raw_open(ctx, path, &st, &lr);
     if (s != PK_OK)
         return s;
     int flip = lr->sizes.flip;

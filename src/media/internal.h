@@ -6,6 +6,8 @@
 
 #include "core/internal.h"
 
+#include <libraw/libraw.h>
+
 #include <postkit/image.h>
 
 struct AVFormatContext;
@@ -160,6 +162,20 @@ pk_status pk_image_convert_colour(pk_ctx *ctx, const char *path, VipsImage *in, 
                                   int rgb, VipsImage **out);
 
 /* image_raw.c */
+/* What LibRaw's callbacks learned while reading; LibRaw would otherwise
+ * print these on stderr. */
+typedef struct raw_state {
+    pk_ctx *ctx;
+    int eof;       /* the data ended early: a truncated file */
+    int corrupt;   /* a decoder found data it could not make sense of */
+    int nomem;
+} raw_state;
+/* Open `path` with postkit's callbacks installed (nothing on stderr, Ctrl-C
+ * cancels). On success the caller owns *out (libraw_close). */
+pk_status pk_raw_open(pk_ctx *ctx, const char *path, raw_state *st, libraw_data_t **out);
+/* Turn a LibRaw return code of step `what` and the callbacks' findings into
+ * a status with a one-line message. */
+pk_status pk_raw_check(pk_ctx *ctx, const char *path, const raw_state *st, int rc, const char *what);
 /* PK_ERR_USAGE when RAW options are out of range. */
 pk_status pk_raw_check_options(pk_ctx *ctx, const pk_raw_options *ro);
 /* Develop a camera RAW file with LibRaw: 16-bit, sRGB primaries, sRGB
@@ -176,8 +192,9 @@ pk_status pk_raw_preview(pk_ctx *ctx, const char *path, int size, VipsImage **ou
 
 /* image_probe.c */
 /* Fill `rec` with image facts: dimensions, bands, bit depth, colour space,
- * orientation, ICC, camera metadata. With `verify`, decode at reduced size
- * to detect truncated or corrupt pictures. */
+ * orientation, ICC, camera metadata (EXIF, else XMP). With `verify`, decode
+ * (at reduced size where the format allows) to detect truncated or corrupt
+ * pictures. A file with a camera RAW extension is read by LibRaw only. */
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify);
 
 #endif

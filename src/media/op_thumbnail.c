@@ -3,9 +3,9 @@
  * photos, fast (shrink-on-load, a RAW file's embedded preview), several
  * files at once. The demo and the catalogue make their thumbnails here.
  *
- * Pictures are decoded in parallel on worker threads; each is encoded and
- * committed on the calling thread, in input order, through the safe-output
- * API, so a record and its file appear together.
+ * Each picture is decoded, encoded and committed (through the safe-output
+ * API, with its own provenance record) on a worker thread, so both cores
+ * share all of the work; records are emitted in input order.
  */
 #include "media/internal.h"
 
@@ -28,7 +28,7 @@ typedef struct thumb_job {
 
 typedef struct thumb_result {
     pk_status status;
-    VipsImage *image;
+    int width, height;
     double ms;
     char error[1024];
 } thumb_result;
@@ -83,30 +83,18 @@ static void plan_folder(thumb_job *job, const char *dir)
     g_hash_table_destroy(taken);
 }
 
-static void *thumb_work(pk_ctx *wctx, size_t i, void *user)
-{
-    thumb_job *job = user;
-    thumb_result *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    double t0 = pk_monotonic_seconds();
-    r->status = pk_image_thumbnail(wctx, pk_run_input(job->run, i), job->size, &r->image);
-    r->ms = (pk_monotonic_seconds() - t0) * 1000.0;
-    if (r->status != PK_OK)
-        snprintf(r->error, sizeof r->error, "%s", pk_ctx_errmsg(wctx));
-    return r;
-}
-
-/* Encode and commit one thumbnail; returns its status (the context's
- * message describes a failure). */
-static pk_status write_thumbnail(thumb_job *job, const char *path, VipsImage *image)
+/* Encode and commit one thumbnail made from `input`; returns its status
+ * (wctx's message describes a failure). */
+static pk_status write_thumbnail(thumb_job *job, pk_ctx *wctx, const char *input, const char *path,
+                                 VipsImage *image)
 {
     pk_output *o;
-    pk_status s = pk_output_open(job->run, path, &o);
+    pk_status s = pk_output_open_ctx(job->run, wctx, path, &o);
     if (s != PK_OK)
         return s;
+    pk_output_add_input(o, input);
     pk_image_save_options so = {.quality = job->quality, .strip_metadata = 1, .name = path};
-    s = pk_image_save(pk_run_ctx(job->run), image, pk_output_tmp_path(o), job->format, &so);
+    s = pk_image_save(wctx, image, pk_output_tmp_path(o), job->format, &so);
     if (s != PK_OK) {
         pk_output_abort(job->run, o);
         return s;
@@ -114,6 +102,29 @@ static pk_status write_thumbnail(thumb_job *job, const char *path, VipsImage *im
     pk_output_note(o, "width", json_integer(image->Xsize));
     pk_output_note(o, "height", json_integer(image->Ysize));
     return pk_output_commit(job->run, o);
+}
+
+static void *thumb_work(pk_ctx *wctx, size_t i, void *user)
+{
+    thumb_job *job = user;
+    thumb_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    double t0 = pk_monotonic_seconds();
+    const char *in = pk_run_input(job->run, i);
+    VipsImage *image = NULL;
+    r->status = pk_image_thumbnail(wctx, in, job->size, &image);
+    if (r->status == PK_OK) {
+        r->width = image->Xsize;
+        r->height = image->Ysize;
+        r->status = write_thumbnail(job, wctx, in, job->outputs[i], image);
+    }
+    if (image)
+        g_object_unref(image);
+    r->ms = (pk_monotonic_seconds() - t0) * 1000.0;
+    if (r->status != PK_OK)
+        snprintf(r->error, sizeof r->error, "%s", pk_ctx_errmsg(wctx));
+    return r;
 }
 
 static void thumb_emit(size_t i, void *result, void *user)
@@ -128,23 +139,14 @@ static void thumb_emit(size_t i, void *result, void *user)
         pk_fail(ctx, r->status, NULL, "%s", r->error);
         pk_run_file_failed(job->run, in, r->status);
     } else {
-        double t0 = pk_monotonic_seconds();
-        pk_status s = write_thumbnail(job, job->outputs[i], r->image);
-        double ms = r->ms + (pk_monotonic_seconds() - t0) * 1000.0;
-        if (s != PK_OK) {
-            pk_run_file_failed(job->run, in, s);
-        } else {
-            json_t *rec = json_object();
-            json_object_set_new(rec, "input", pk_json_string(in));
-            json_object_set_new(rec, "output", pk_json_string(job->outputs[i]));
-            json_object_set_new(rec, "width", json_integer(r->image->Xsize));
-            json_object_set_new(rec, "height", json_integer(r->image->Ysize));
-            json_object_set_new(rec, "ms", json_real(pk_round(ms, 1)));
-            pk_run_emit(job->run, rec);
-        }
+        json_t *rec = json_object();
+        json_object_set_new(rec, "input", pk_json_string(in));
+        json_object_set_new(rec, "output", pk_json_string(job->outputs[i]));
+        json_object_set_new(rec, "width", json_integer(r->width));
+        json_object_set_new(rec, "height", json_integer(r->height));
+        json_object_set_new(rec, "ms", json_real(pk_round(r->ms, 1)));
+        pk_run_emit(job->run, rec);
     }
-    if (r && r->image)
-        g_object_unref(r->image);
     free(r);
     pk_progress_update(ctx, (double)(i + 1));
 }

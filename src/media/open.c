@@ -73,6 +73,66 @@ pk_status pk_check_truncation(pk_ctx *ctx, const char *path, AVFormatContext *fm
     return PK_OK;
 }
 
+/* Demuxers that "open" files nobody would call media: text files shown as
+ * ANSI art or as a binary-text "video". */
+static int text_demuxer(const AVInputFormat *f)
+{
+    static const char *const names[] = {"tty", "bin", "xbin", "adf", "idf"};
+    for (size_t i = 0; i < PK_ARRAY_LEN(names); i++)
+        if (strcmp(f->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* FFmpeg's confidence, from the first bytes alone (the file name ignored),
+ * that `path` is in a format it knows: a probe score, 0 when nothing but a
+ * text demuxer matches. Used to tell "not media" from "damaged media". */
+static int content_score(const char *path)
+{
+    enum { PROBE_BYTES = 4096 };
+    static _Thread_local unsigned char buf[PROBE_BYTES + AVPROBE_PADDING_SIZE];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = pread(fd, buf, PROBE_BYTES, 0);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    memset(buf + n, 0, AVPROBE_PADDING_SIZE);
+    AVProbeData pd = {.filename = "", .buf = buf, .buf_size = (int)n};
+    int score = 0;
+    const AVInputFormat *f = av_probe_input_format3(&pd, 1, &score);
+    return f && !text_demuxer(f) ? score : 0;
+}
+
+/* A stream postkit can work with: audio or video FFmpeg can name, with the
+ * basic parameters known. A "video" of 0x0 pixels is what the image2 and raw
+ * demuxers make of arbitrary bytes with a picture's extension. */
+static int usable_stream(const AVCodecParameters *p)
+{
+    if (p->codec_id == AV_CODEC_ID_NONE)
+        return 0;
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO)
+        return p->width > 0 && p->height > 0;
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+        return p->sample_rate > 0 && p->ch_layout.nb_channels > 0;
+    return 0;
+}
+
+/* Why avformat_open_input failed, in the user's terms. */
+static pk_status open_failed(pk_ctx *ctx, const char *path, int averr)
+{
+    if (content_score(path) <= AVPROBE_SCORE_RETRY)
+        return pk_fail(ctx, PK_ERR_INPUT, path,
+                       "not a media file (content not recognised as any audio or video format)");
+    const char *why = pk_ffmpeg_last_log();
+    if (strstr(why, "moov atom not found"))
+        return pk_fail(ctx, PK_ERR_INPUT, path,
+                       "truncated or incomplete MP4/MOV (moov atom not found: the file was cut "
+                       "short or is still being written)");
+    return pk_ffmpeg_fail(ctx, PK_ERR_INPUT, path, "not a readable media file", averr);
+}
+
 pk_status pk_ffmpeg_open(pk_ctx *ctx, const char *path, AVFormatContext **out)
 {
     struct stat st;
@@ -83,7 +143,17 @@ pk_status pk_ffmpeg_open(pk_ctx *ctx, const char *path, AVFormatContext **out)
     pk_ffmpeg_clear_error();
     int rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0)
-        return pk_ffmpeg_fail(ctx, PK_ERR_INPUT, path, "not a readable media file", rc);
+        return open_failed(ctx, path, rc);
+    /* FFmpeg opens nearly anything through a text or raw demuxer, or by the
+     * file name's extension alone. A weak guess that the extension does not
+     * back up, or a text demuxer, means the file is not media. */
+    if (text_demuxer(fmt->iformat) ||
+        (fmt->probe_score < AVPROBE_SCORE_EXTENSION &&
+         !(fmt->iformat->extensions && av_match_ext(path, fmt->iformat->extensions)))) {
+        avformat_close_input(&fmt);
+        return pk_fail(ctx, PK_ERR_INPUT, path,
+                       "not a media file (content not recognised as any audio or video format)");
+    }
     rc = avformat_find_stream_info(fmt, NULL);
     if (rc < 0) {
         avformat_close_input(&fmt);
@@ -93,18 +163,13 @@ pk_status pk_ffmpeg_open(pk_ctx *ctx, const char *path, AVFormatContext **out)
         avformat_close_input(&fmt);
         return pk_fail(ctx, PK_ERR_INPUT, path, "holds no audio or video stream");
     }
-    /* FFmpeg will "open" nearly anything through a raw or text demuxer; a
-     * stream whose codec it cannot even name is not media we can use. */
     int usable = 0;
-    for (unsigned i = 0; i < fmt->nb_streams; i++) {
-        const AVCodecParameters *p = fmt->streams[i]->codecpar;
-        if ((p->codec_type == AVMEDIA_TYPE_AUDIO || p->codec_type == AVMEDIA_TYPE_VIDEO) &&
-            p->codec_id != AV_CODEC_ID_NONE)
-            usable++;
-    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        usable += usable_stream(fmt->streams[i]->codecpar);
     if (!usable) {
         avformat_close_input(&fmt);
-        return pk_fail(ctx, PK_ERR_INPUT, path, "not a media file (no audio or video stream FFmpeg can decode)");
+        return pk_fail(ctx, PK_ERR_INPUT, path,
+                       "not a media file (no audio or video stream FFmpeg can decode)");
     }
     if ((s = pk_check_truncation(ctx, path, fmt, (int64_t)st.st_size)) != PK_OK) {
         avformat_close_input(&fmt);

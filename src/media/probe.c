@@ -6,7 +6,10 @@
 #include "media/internal.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
@@ -173,7 +176,7 @@ pk_status pk_probe_record(pk_ctx *ctx, const char *path, int verify, json_t **ou
     json_t *rec = json_object();
     json_object_set_new(rec, "path", pk_json_string(path));
     json_object_set_new(rec, "size", json_integer((json_int_t)st.st_size));
-    if (pk_is_image(path))
+    if (pk_has_raw_extension(path) || pk_is_image(path))
         s = pk_image_probe(ctx, path, rec, verify);
     else
         s = probe_av(ctx, path, rec);
@@ -289,8 +292,10 @@ static void print_stream(const json_t *s, FILE *out)
         if (layout)
             n += snprintf(line + n, sizeof line - (size_t)n, ", %s", layout);
         else
-            n += snprintf(line + n, sizeof line - (size_t)n, ", %lld channels",
-                          (long long)json_integer_value(json_object_get(s, "channels")));
+        {
+            long long ch = (long long)json_integer_value(json_object_get(s, "channels"));
+            n += snprintf(line + n, sizeof line - (size_t)n, ", %lld channel%s", ch, ch == 1 ? "" : "s");
+        }
     }
     if (json_object_get(s, "bit_depth"))
         n += snprintf(line + n, sizeof line - (size_t)n, ", %lld-bit",
@@ -307,6 +312,121 @@ static void format_duration(double seconds, char *buf, size_t size)
     int h = (int)(seconds / 3600), m = (int)(fmod(seconds, 3600) / 60);
     double s = fmod(seconds, 60);
     snprintf(buf, size, "%02d:%02d:%06.3f", h, m, s);
+}
+
+/* Append ", TEXT" (or TEXT when the line is empty) to line. */
+static void add(char *line, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(line);
+    if (n && n + 2 < size) {
+        memcpy(line + n, ", ", 3);
+        n += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static double num_of(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return v ? json_number_value(v) : NAN;
+}
+
+/* What a viewer does with an EXIF orientation to show the picture upright. */
+static const char *orientation_words(json_int_t o)
+{
+    static const char *const words[] = {
+        "", "upright", "mirrored", "rotated 180°", "mirrored vertically",
+        "mirrored, then rotated 90° clockwise to view", "rotate 90° clockwise to view",
+        "mirrored, then rotated 90° counter-clockwise to view", "rotate 90° counter-clockwise to view",
+    };
+    return o >= 1 && o <= 8 ? words[o] : "unknown";
+}
+
+/* The human view of a photo's facts, one line per topic. */
+static void print_image(const json_t *img, FILE *out)
+{
+    char line[512] = "";
+    const char *fmt = str_of(img, "format");
+    add(line, sizeof line, "%s %lldx%lld", fmt ? fmt : "?", (long long)json_integer_value(json_object_get(img, "width")),
+        (long long)json_integer_value(json_object_get(img, "height")));
+    if (json_object_get(img, "bands"))
+        add(line, sizeof line, "%lld band%s", (long long)json_integer_value(json_object_get(img, "bands")),
+            json_integer_value(json_object_get(img, "bands")) == 1 ? "" : "s");
+    if (json_object_get(img, "bit_depth"))
+        add(line, sizeof line, "%lld-bit", (long long)json_integer_value(json_object_get(img, "bit_depth")));
+    if (str_of(img, "interpretation"))
+        add(line, sizeof line, "%s", str_of(img, "interpretation"));
+    if (json_is_true(json_object_get(img, "alpha")))
+        add(line, sizeof line, "alpha");
+    if (json_object_get(img, "pages"))
+        add(line, sizeof line, "%lld pages", (long long)json_integer_value(json_object_get(img, "pages")));
+    if (json_object_get(img, "raw_width"))
+        add(line, sizeof line, "sensor %lldx%lld", (long long)json_integer_value(json_object_get(img, "raw_width")),
+            (long long)json_integer_value(json_object_get(img, "raw_height")));
+    put_kv(out, "  ", "picture", line);
+    json_int_t o = json_integer_value(json_object_get(img, "orientation"));
+    if (o > 1) {
+        snprintf(line, sizeof line, "%lld (%s)", (long long)o, orientation_words(o));
+        put_kv(out, "  ", "orientation", line);
+    }
+    const json_t *cam = json_object_get(img, "camera");
+    if (cam && json_object_size(cam)) {
+        line[0] = '\0';
+        const char *make = str_of(cam, "make"), *model = str_of(cam, "model");
+        /* "Canon Canon EOS R5" reads badly: many models repeat the make. */
+        if (make && model && strncasecmp(model, make, strlen(make)) == 0)
+            make = NULL;
+        add(line, sizeof line, "%s%s%s", make ? make : "", make && model ? " " : "", model ? model : "");
+        if (str_of(cam, "lens"))
+            add(line, sizeof line, "lens %s", str_of(cam, "lens"));
+        if (str_of(cam, "serial"))
+            add(line, sizeof line, "serial %s", str_of(cam, "serial"));
+        put_kv(out, "  ", "camera", line);
+    }
+    const json_t *exp = json_object_get(img, "exposure");
+    if (exp && json_object_size(exp)) {
+        line[0] = '\0';
+        double t = num_of(exp, "exposure_time");
+        if (t > 0 && t < 1)
+            add(line, sizeof line, "1/%.0f s", 1 / t);
+        else if (t >= 1)
+            add(line, sizeof line, "%g s", t);
+        if (num_of(exp, "f_number") > 0)
+            add(line, sizeof line, "f/%g", num_of(exp, "f_number"));
+        if (json_object_get(exp, "iso"))
+            add(line, sizeof line, "ISO %lld", (long long)json_integer_value(json_object_get(exp, "iso")));
+        if (num_of(exp, "focal_length") > 0)
+            add(line, sizeof line, "%g mm", num_of(exp, "focal_length"));
+        if (isfinite(num_of(exp, "exposure_bias")) && num_of(exp, "exposure_bias") != 0)
+            add(line, sizeof line, "%+g EV", num_of(exp, "exposure_bias"));
+        put_kv(out, "  ", "exposure", line);
+    }
+    if (str_of(img, "captured"))
+        put_kv(out, "  ", "captured", str_of(img, "captured"));
+    const json_t *gps = json_object_get(img, "gps");
+    if (gps) {
+        snprintf(line, sizeof line, "%.6f, %.6f", num_of(gps, "latitude"), num_of(gps, "longitude"));
+        if (json_object_get(gps, "altitude"))
+            add(line, sizeof line, "%g m", num_of(gps, "altitude"));
+        put_kv(out, "  ", "gps", line);
+    }
+    line[0] = '\0';
+    if (str_of(img, "icc_profile"))
+        add(line, sizeof line, "ICC profile \"%s\"", str_of(img, "icc_profile"));
+    if (json_object_get(img, "dpi"))
+        add(line, sizeof line, "%g dpi", num_of(img, "dpi"));
+    if (json_is_true(json_object_get(img, "xmp")))
+        add(line, sizeof line, "XMP");
+    if (line[0])
+        put_kv(out, "  ", "embedded", line);
 }
 
 static void probe_print(const json_t *rec, FILE *out)
@@ -329,29 +449,14 @@ static void probe_print(const json_t *rec, FILE *out)
         json_array_foreach(json_object_get(rec, "streams"), i, s) print_stream(s, out);
     }
     const json_t *img = json_object_get(rec, "image");
-    if (img) {
-        const char *key;
-        const json_t *v;
-        json_object_foreach((json_t *)img, key, v)
-        {
-            if (json_is_object(v) || json_is_array(v)) {
-                char *t = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(8));
-                put_kv(out, "  ", key, t ? t : "");
-                free(t);
-            } else if (json_is_string(v)) {
-                put_kv(out, "  ", key, json_string_value(v));
-            } else {
-                char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(8));
-                put_kv(out, "  ", key, t ? t : "");
-                free(t);
-            }
-        }
-    }
+    if (img)
+        print_image(img, out);
 }
 
 static const pk_param_spec probe_params[] = {
     {.name = "verify", .type = PK_PARAM_BOOL, .defval = "yes",
-     .help = "decode photos at reduced size to catch truncated or corrupt files"},
+     .help = "decode photos (at reduced size where the format allows) to catch truncated or "
+             "corrupt files"},
     {.name = NULL},
 };
 

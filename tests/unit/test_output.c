@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -89,6 +91,86 @@ static void test_missing_folder(void **state)
     assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "does not exist"));
 }
 
+static void test_target_is_directory(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/sub", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(pk_safe_write_all(f->ctx, path, "x", 1, true), PK_ERR_OUTPUT);
+    assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "is a directory"));
+    assert_non_null(strstr(pk_ctx_errmsg(f->ctx), path));
+    rmdir(path);
+}
+
+static void test_folder_is_a_file(void **state)
+{
+    fixture *f = *state;
+    char file[160], path[200];
+    snprintf(file, sizeof file, "%s/plain.txt", f->dir);
+    assert_int_equal(pk_safe_write_all(f->ctx, file, "x", 1, false), PK_OK);
+    snprintf(path, sizeof path, "%s/out.wav", file);
+    assert_int_equal(pk_safe_write_all(f->ctx, path, "x", 1, false), PK_ERR_OUTPUT);
+    assert_non_null(strstr(pk_ctx_errmsg(f->ctx), "is not a folder"));
+    unlink(file);
+}
+
+/* The message must be one line: it names the file first, then the cause. */
+static void test_message_names_the_file(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/missing/o.wav", f->dir);
+    assert_int_equal(pk_safe_write_all(f->ctx, path, "x", 1, false), PK_ERR_OUTPUT);
+    const char *m = pk_ctx_errmsg(f->ctx);
+    assert_memory_equal(m, path, strlen(path));
+    assert_null(strchr(m, '\n'));
+}
+
+/* A read-only folder. Root writes anywhere, so a child process drops to
+ * uid/gid 65534 first; the fixture's folder is opened to it for the test.
+ * Exit codes of the child: 0 refused as expected, 1 wrong result, 77 the
+ * privileges could not be dropped. */
+static void test_read_only_folder(void **state)
+{
+    fixture *f = *state;
+    char ro[160], path[200];
+    snprintf(ro, sizeof ro, "%s/ro", f->dir);
+    assert_int_equal(mkdir(ro, 0755), 0);
+    assert_int_equal(chmod(ro, 0555), 0);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/out.wav", ro);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(77);
+        if (access(ro, W_OK) == 0)
+            _exit(77); /* still allowed to write (CAP_DAC_OVERRIDE kept?) */
+        pk_ctx *ctx;
+        if (pk_ctx_new(&ctx) != PK_OK)
+            _exit(1);
+        pk_status st = pk_safe_write_all(ctx, path, "x", 1, false);
+        int ok = st == PK_ERR_OUTPUT && strstr(pk_ctx_errmsg(ctx), "cannot write in its folder") &&
+                 strstr(pk_ctx_errmsg(ctx), "Permission denied") && access(path, F_OK) != 0;
+        if (!ok)
+            fprintf(stderr, "read-only folder: status %d, message '%s'\n", st, pk_ctx_errmsg(ctx));
+        pk_ctx_free(ctx);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    chmod(ro, 0755);
+    rmdir(ro);
+    chmod(f->dir, 0700);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(count_entries(f->dir), 0);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -115,6 +197,10 @@ int main(void)
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_stale_temporary_removed),
         cmocka_unit_test(test_missing_folder),
+        cmocka_unit_test(test_target_is_directory),
+        cmocka_unit_test(test_folder_is_a_file),
+        cmocka_unit_test(test_message_names_the_file),
+        cmocka_unit_test(test_read_only_folder),
     };
     return cmocka_run_group_tests_name("output", tests, setup, teardown);
 }
