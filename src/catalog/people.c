@@ -25,6 +25,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <postkit/image.h>
 
 size_t pk_embedding_dim(size_t blob_bytes)
 {
@@ -624,5 +627,88 @@ pk_status pk_people_cluster(pk_catalog *cat, int64_t producer, double threshold,
     free_pass(&p);
     if (report)
         *report = rep;
+    return st;
+}
+
+/* ---- face thumbnails ---------------------------------------------------- */
+
+pk_status pk_face_thumbnail(pk_catalog *cat, int64_t face, char **out)
+{
+    *out = NULL;
+    pk_stmt *q;
+    pk_status st = pk_db_prepare(cat->store,
+                                 "SELECT (SELECT min(path) FROM location l WHERE l.asset_id = f.asset_id "
+                                 "AND l.missing = 0), f.x, f.y, f.w, f.h, f.time FROM face f WHERE f.id = ?",
+                                 &q);
+    if (st != PK_OK)
+        return st;
+    pk_stmt_bind_int(q, 1, face);
+    int r = pk_stmt_step(q);
+    char *src = r == 1 && pk_stmt_text(q, 0) && pk_stmt_is_null(q, 5) ? strdup(pk_stmt_text(q, 0)) : NULL;
+    double x = 0, y = 0, w = 0, h = 0;
+    if (r == 1) {
+        x = pk_stmt_double(q, 1);
+        y = pk_stmt_double(q, 2);
+        w = pk_stmt_double(q, 3);
+        h = pk_stmt_double(q, 4);
+    }
+    pk_stmt_free(q);
+    if (r < 0)
+        return PK_ERR_INTERNAL;
+    if (!src)
+        return PK_OK;
+    char *cache = NULL;
+    st = pk_catalog_cache_dir(cat->ctx, &cache);
+    char path[4096];
+    if (st == PK_OK)
+        snprintf(path, sizeof path, "%s/faces/%lld.jpg", cache, (long long)face);
+    free(cache);
+    if (st == PK_OK && access(path, R_OK) != 0) {
+        /* A face thumbnail that cannot be made is not worth failing for:
+         * the listing shows none. */
+        pk_image_options o = {.max_size = 1024, .draft = 1, .colour = PK_COLOUR_SRGB8, .rgb = 1, .flatten = 1};
+        VipsImage *im = NULL, *crop = NULL, *small = NULL;
+        pk_ctx *quiet;
+        if (pk_ctx_new(&quiet) != PK_OK) {
+            free(src);
+            return pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        }
+        int ok = pk_image_load(quiet, src, &o, &im) == PK_OK;
+        if (ok) {
+            /* The face and half its size around it, clipped to the picture. */
+            double W = im->Xsize, H = im->Ysize, m = 0.25;
+            int x0 = (int)fmax(0, (x - m * w) * W), y0 = (int)fmax(0, (y - m * h) * H);
+            int x1 = (int)fmin(W, (x + w * (1 + m)) * W), y1 = (int)fmin(H, (y + h * (1 + m)) * H);
+            ok = x1 - x0 >= 4 && y1 - y0 >= 4 && !vips_crop(im, &crop, x0, y0, x1 - x0, y1 - y0, NULL) &&
+                 !vips_resize(crop, &small, 160.0 / (x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0), NULL);
+        }
+        ok = ok && pk_mkdirs_for(path) == 0;
+        pk_safe_file *f = NULL;
+        if (ok && pk_safe_open(quiet, path, true, &f) == PK_OK) {
+            pk_image_save_options so = {.quality = 85, .strip_metadata = 1, .name = path};
+            ok = pk_image_save(quiet, small, pk_safe_tmp_path(f), "jpeg", &so) == PK_OK &&
+                 pk_safe_commit(quiet, f) == PK_OK;
+            if (!ok)
+                pk_safe_abort(f);
+        } else {
+            ok = 0;
+        }
+        if (!ok)
+            vips_error_clear();
+        if (small)
+            g_object_unref(small);
+        if (crop)
+            g_object_unref(crop);
+        if (im)
+            g_object_unref(im);
+        pk_ctx_free(quiet);
+        if (!ok) {
+            free(src);
+            return PK_OK;
+        }
+    }
+    free(src);
+    if (st == PK_OK && !(*out = strdup(path)))
+        st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     return st;
 }

@@ -79,6 +79,12 @@ pk_status pk_faces_in_video(pk_ctx *ctx, pk_face_finder *f, const char *path, do
                             pk_face **faces, double **times, size_t *n, int *frames,
                             int *max_per_frame, int *width, int *height, pk_face_timing *timing);
 
+/* The path of a face's thumbnail (a 160-pixel JPEG of the face with some
+ * room around it) in the cache folder, made when missing from a present
+ * copy of its picture. *out is a new allocation; NULL (with PK_OK) when no
+ * copy of the picture is reachable or it is a video frame. */
+pk_status pk_face_thumbnail(pk_catalog *cat, int64_t face, char **out);
+
 /* Embeddings as stored: float32 in the machine's byte order. */
 size_t pk_embedding_dim(size_t blob_bytes);
 

@@ -87,6 +87,14 @@ const char *pk_db_fts_select(const pk_db *s);
  * when no searchable word is left. */
 char *pk_db_fts_query(const pk_db *s, const char *const *words, size_t n);
 
+/* Privacy: after pk_db_erase_begin, content this connection deletes or
+ * overwrites is zeroed on disk, leaving no trace in free pages;
+ * pk_db_erase_end then folds the journal into the file and empties it, so
+ * no older copy of a page stays there either (readers still open in other
+ * processes may delay that until they close). */
+pk_status pk_db_erase_begin(pk_db *s);
+pk_status pk_db_erase_end(pk_db *s);
+
 /* Does the file hold no table at all (a catalogue being created)? */
 pk_status pk_db_is_empty(pk_db *s, int *empty);
 
