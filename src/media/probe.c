@@ -165,6 +165,21 @@ static pk_status probe_av(pk_ctx *ctx, const char *path, json_t *rec)
     return PK_OK;
 }
 
+/* The format a photo's file name claims ("JPEG" for "x.jpg"), or NULL. */
+static const char *photo_extension(const char *path)
+{
+    static const struct {
+        const char *ext, *format;
+    } photos[] = {{"jpg", "JPEG"},  {"jpeg", "JPEG"}, {"png", "PNG"},  {"tif", "TIFF"},
+                  {"tiff", "TIFF"}, {"webp", "WebP"}, {"heic", "HEIC"}, {"heif", "HEIF"},
+                  {"avif", "AVIF"}, {"gif", "GIF"}};
+    const char *ext = pk_path_extension(path);
+    for (size_t i = 0; i < PK_ARRAY_LEN(photos); i++)
+        if (strcasecmp(ext, photos[i].ext) == 0)
+            return photos[i].format;
+    return NULL;
+}
+
 /* Probe one file into a new record. Returns PK_OK with *out set, or an
  * error status with the context's message naming the file and cause. */
 pk_status pk_probe_record(pk_ctx *ctx, const char *path, int verify, json_t **out)
@@ -178,8 +193,12 @@ pk_status pk_probe_record(pk_ctx *ctx, const char *path, int verify, json_t **ou
     json_object_set_new(rec, "size", json_integer((json_int_t)st.st_size));
     if (pk_has_raw_extension(path) || pk_is_image(path))
         s = pk_image_probe(ctx, path, rec, verify);
-    else
-        s = probe_av(ctx, path, rec);
+    else if ((s = probe_av(ctx, path, rec)) == PK_ERR_INPUT && photo_extension(path))
+        /* A ".jpg" that no image loader recognises is a damaged photo to
+         * its owner, whatever FFmpeg thinks of the bytes. */
+        s = pk_fail(ctx, PK_ERR_INPUT, path,
+                    "unreadable or corrupt image (the content is not the %s its name says)",
+                    photo_extension(path));
     if (s != PK_OK) {
         json_decref(rec);
         return s;
