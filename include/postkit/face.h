@@ -96,8 +96,10 @@ void pk_face_options_init(pk_face_options *o);
 #define PK_FACE_DETECT_MODEL "blazeface-back"
 #define PK_FACE_EMBED_MODEL "faceres"
 #define PK_FACE_EXPR_MODEL "emotion"
-/* Cosine similarity at and above which two faces are the same person. */
-#define PK_FACE_SAME_PERSON 0.60
+/* Cosine similarity at and above which two faces are the same person (and
+ * `postkit faces --threshold`'s default, as text: keep the two equal). */
+#define PK_FACE_SAME_PERSON 0.62
+#define PK_FACE_SAME_PERSON_TEXT "0.62"
 /* "smiling": the expression model's probability of happy at or above. */
 #define PK_FACE_SMILING 0.50
 /* A face founds a person only when at least this wide (pixels as

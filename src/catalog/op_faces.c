@@ -761,7 +761,7 @@ static const pk_param_spec faces_params[] = {
              "tiles (down to ~3 %), 3 adds 4x3 tiles (~1.5 %, slower)"},
     {.name = "every", .type = PK_PARAM_FLOAT, .defval = "5", .min = 0.04, .max = 3600, .unit = "s",
      .metavar = "SECONDS", .help = "in videos, look at one frame every SECONDS"},
-    {.name = "threshold", .type = PK_PARAM_FLOAT, .defval = "0.62", .min = 0.3, .max = 0.95,
+    {.name = "threshold", .type = PK_PARAM_FLOAT, .defval = PK_FACE_SAME_PERSON_TEXT, .min = 0.3, .max = 0.95,
      .metavar = "COSINE", .help = "mean cosine similarity at which faces are one person"},
     {.name = "min-faces", .type = PK_PARAM_INT, .defval = "2", .min = 1, .max = 100, .metavar = "N",
      .help = "faces (big and sharp enough) it takes to make a new person"},

@@ -11,9 +11,14 @@
  *   width:>=3840  height:<1080
  *   missing:yes|no             files whose drive is gone / present
  *   dupe:yes|no                content present at more than one path
+ *   person:NAME  person:ID     photos and videos where that person is seen
+ *   faces:>=5  faces:0         number of faces found (looked-at files only)
+ *   smiling  smiling:no        a face whose "happy" is at least PK_FACE_SMILING
+ * Faces count only from the catalogue's current face models. The bare
+ * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
  */
-#include "catalog/internal.h"
+#include "catalog/people.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -33,6 +38,11 @@ typedef struct query {
     int nbinds;
     char **words;
     size_t nwords;
+    /* Face filters, completed once the catalogue is open: binds that
+     * take the current face producer, and person:X binds with their X. */
+    int producer_bind[MAX_BINDS];
+    const char *person_text[MAX_BINDS];
+    int smiling_word; /* the bare word "smiling" was given */
 } query;
 
 static void add_clause(query *q, const char *clause)
@@ -177,6 +187,39 @@ static pk_status parse_filter(pk_ctx *ctx, query *q, const char *key, const char
         add_clause(q, yes(v) ? "l.missing = 1" : "l.missing = 0");
         return PK_OK;
     }
+    if (!strcasecmp(key, "person")) {
+        if (!*v)
+            return pk_fail(ctx, PK_ERR_USAGE, NULL, "person: expected a name or id (see: postkit people)");
+        add_clause(q, "l.asset_id IN (SELECT asset_id FROM face WHERE person_id = ?)");
+        if (bind_num(q, 0))
+            return PK_ERR_USAGE;
+        if (!(q->owned[q->nbinds - 1] = strdup(v)))
+            return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        q->person_text[q->nbinds - 1] = q->owned[q->nbinds - 1];
+        return PK_OK;
+    }
+    if (!strcasecmp(key, "faces")) {
+        if (parse_compare(v, &op, &num) != 0 || num < 0)
+            return pk_fail(ctx, PK_ERR_USAGE, NULL, "faces:%s: expected a count or comparison such as faces:>=5",
+                           v);
+        snprintf(clause, sizeof clause,
+                 "l.asset_id IN (SELECT asset_id FROM face_scan WHERE producer_id = ? AND faces %s ?)", op);
+        add_clause(q, clause);
+        if (bind_num(q, -1))
+            return PK_ERR_USAGE;
+        q->producer_bind[q->nbinds - 1] = 1;
+        return bind_num(q, num) ? PK_ERR_USAGE : PK_OK;
+    }
+    if (!strcasecmp(key, "smiling")) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "l.asset_id %sIN (SELECT asset_id FROM face WHERE producer_id = ? AND happy >= %.3f)",
+                 yes(v) ? "" : "NOT ", PK_FACE_SMILING);
+        add_clause(q, sql);
+        if (bind_num(q, -1))
+            return PK_ERR_USAGE;
+        q->producer_bind[q->nbinds - 1] = 1;
+        return PK_OK;
+    }
     if (!strcasecmp(key, "dupe") || !strcasecmp(key, "dupes")) {
         add_clause(q, yes(v) ? "l.asset_id IN (SELECT asset_id FROM location WHERE missing = 0 "
                                "GROUP BY asset_id HAVING count(*) > 1)"
@@ -186,7 +229,7 @@ static pk_status parse_filter(pk_ctx *ctx, query *q, const char *key, const char
     }
     return pk_fail(ctx, PK_ERR_USAGE, NULL,
                    "unknown filter '%s:' (known: type, camera, lens, date, duration, width, height, "
-                   "missing, dupe)",
+                   "missing, dupe, person, faces, smiling)",
                    key);
 }
 
@@ -210,10 +253,11 @@ static pk_status parse_query(pk_ctx *ctx, const char *text, query *q)
             break;
         char token[1024];
         size_t n = 0;
-        int quoted = 0;
+        int quoted = 0, had_quotes = 0;
         while (*p && (quoted || !isspace((unsigned char)*p))) {
             if (*p == '"') {
                 quoted = !quoted;
+                had_quotes = 1;
                 p++;
                 continue;
             }
@@ -223,11 +267,16 @@ static pk_status parse_query(pk_ctx *ctx, const char *text, query *q)
         }
         token[n] = '\0';
         char *colon = strchr(token, ':');
-        if (colon && colon != token && !strchr(token, ' ')) {
+        /* A filter's value may be quoted: person:"Ann Lee". */
+        if (colon && colon != token && !memchr(token, ' ', (size_t)(colon - token))) {
             *colon = '\0';
             pk_status st = parse_filter(ctx, q, token, colon + 1);
             if (st != PK_OK)
                 return st;
+            continue;
+        }
+        if (!had_quotes && !strcasecmp(token, "smiling")) {
+            q->smiling_word = 1;
             continue;
         }
         /* A quoted phrase: its words each must occur. */
@@ -244,6 +293,41 @@ static pk_status parse_query(pk_ctx *ctx, const char *text, query *q)
         }
     }
     return PK_OK;
+}
+
+/* Complete the face filters now that the catalogue is open: the current
+ * face producer, the people named, and the word "smiling" — the tag when
+ * faces were looked for, otherwise a word like any other. */
+static pk_status resolve_faces(pk_catalog *cat, query *q)
+{
+    int64_t producer = -1;
+    pk_status st = pk_faces_current(cat, &producer);
+    if (st == PK_OK && q->smiling_word && producer >= 0)
+        st = parse_filter(cat->ctx, q, "smiling", "yes");
+    else if (st == PK_OK && q->smiling_word) {
+        char **g = realloc(q->words, (q->nwords + 1) * sizeof *g);
+        if (g)
+            q->words = g;
+        if (!g || !(g[q->nwords] = strdup("smiling")))
+            return pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        q->nwords++;
+    }
+    for (int i = 0; i < q->nbinds && st == PK_OK; i++) {
+        if (q->producer_bind[i])
+            q->nums[i] = (double)producer;
+        if (!q->person_text[i])
+            continue;
+        if (producer < 0)
+            return pk_fail(cat->ctx, PK_ERR_USAGE, cat->path,
+                           "person:%s: no faces in the catalogue yet: run `postkit faces --all` first",
+                           q->person_text[i]);
+        int64_t id = 0;
+        st = pk_person_find(cat, producer, q->person_text[i], &id);
+        q->nums[i] = (double)id;
+    }
+    if (st == PK_OK && q->nbinds == MAX_BINDS)
+        st = pk_fail(cat->ctx, PK_ERR_USAGE, NULL, "too many filters");
+    return st;
 }
 
 static const char columns[] =
@@ -304,6 +388,8 @@ static pk_status search_run(pk_run *run)
     pk_catalog *cat = NULL;
     if (st == PK_OK)
         st = pk_catalog_open_for_run(run, 0, &cat);
+    if (st == PK_OK)
+        st = resolve_faces(cat, &q);
     char *match = NULL;
     if (st == PK_OK && q.nwords) {
         match = pk_db_fts_query(cat->store, (const char *const *)q.words, q.nwords);
@@ -395,8 +481,10 @@ const pk_op pk_op_search = {
         "capture date, title, artist), word prefixes included, ranked by BM25 (a match in the file "
         "name counts most). Filters: type:photo|video|audio, camera:TEXT, lens:TEXT, "
         "date:2024-06..2024-08 (YYYY[-MM[-DD]], either end open), duration:>60s, width:>=3840, "
-        "height:<1080, missing:yes|no, dupe:yes|no (same content at another path). Missing files "
-        "are listed too, marked as such.",
+        "height:<1080, missing:yes|no, dupe:yes|no (same content at another path), person:NAME "
+        "(or id; see `postkit people`), faces:>=5 (faces found; files looked at by `postkit faces`), "
+        "smiling (a face whose expression model's 'happy' is at least 0.5; smiling:no for none). "
+        "Missing files are listed too, marked as such.",
     .input_name = "QUERY",
     .input_kind = "any",
     .min_inputs = 1,
