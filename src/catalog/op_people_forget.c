@@ -70,15 +70,13 @@ static pk_status people_forget_run(pk_run *run)
         pk_db_rollback(cat->store);
     if (st == PK_OK)
         st = pk_db_erase_end(cat->store);
-    char *cache = NULL;
-    if (st == PK_OK && pk_catalog_cache_dir(pk_run_ctx(run), &cache) == PK_OK) {
-        for (size_t i = 0; i < n; i++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/faces/%lld.jpg", cache, (long long)faces[i]);
-            unlink(path);
-        }
+    /* The boxes stay, so the thumbnails' names can still be made. */
+    for (size_t i = 0; st == PK_OK && i < n; i++) {
+        char *thumb = NULL;
+        if (pk_face_thumbnail_path(cat, faces[i], &thumb) == PK_OK && thumb)
+            unlink(thumb);
+        free(thumb);
     }
-    free(cache);
     if (st == PK_OK) {
         json_t *r = json_object();
         json_object_set_new(r, "id", json_integer(person));

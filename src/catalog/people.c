@@ -106,9 +106,13 @@ pk_status pk_faces_warn_stale(pk_catalog *cat, int64_t current)
 
 pk_status pk_people_open(pk_run *run, pk_catalog **cat, int64_t *producer)
 {
+    *cat = NULL;
     pk_status st = pk_catalog_open_for_run(run, 0, cat);
-    if (st == PK_OK)
-        st = pk_faces_current(*cat, producer);
+    if (st != PK_OK) {
+        *cat = NULL;
+        return st;
+    }
+    st = pk_faces_current(*cat, producer);
     if (st == PK_OK && *producer < 0)
         st = pk_fail(pk_run_ctx(run), PK_ERR_USAGE, (*cat)->path,
                      "no faces in the catalogue yet: run `postkit faces --all` first");
@@ -632,36 +636,81 @@ pk_status pk_people_cluster(pk_catalog *cat, int64_t producer, double threshold,
 
 /* ---- face thumbnails ---------------------------------------------------- */
 
-pk_status pk_face_thumbnail(pk_catalog *cat, int64_t face, char **out)
+/* Where a face's thumbnail lives: named by the picture's content and the
+ * face's box, so catalogues sharing a cache folder, and faces found again
+ * under new ids (--reindex), never show another face's picture. */
+static void thumb_path(char *out, size_t size, const char *cache, const char *sha256, double x, double y,
+                       double w, double h)
 {
-    *out = NULL;
+    snprintf(out, size, "%s/faces/%.16s-%03d-%03d-%03d-%03d.jpg", cache, sha256, (int)lround(x * 999),
+             (int)lround(y * 999), (int)lround(w * 999), (int)lround(h * 999));
+}
+
+/* The face's picture (a present copy; NULL when none or a video frame),
+ * content SHA-256 and box. *src and *sha are new allocations. */
+static pk_status face_source(pk_catalog *cat, int64_t face, char **src, char **sha, double box[4])
+{
+    *src = *sha = NULL;
     pk_stmt *q;
     pk_status st = pk_db_prepare(cat->store,
                                  "SELECT (SELECT min(path) FROM location l WHERE l.asset_id = f.asset_id "
-                                 "AND l.missing = 0), f.x, f.y, f.w, f.h, f.time FROM face f WHERE f.id = ?",
+                                 "AND l.missing = 0), f.x, f.y, f.w, f.h, f.time, a.sha256 FROM face f "
+                                 "JOIN asset a ON a.id = f.asset_id WHERE f.id = ?",
                                  &q);
     if (st != PK_OK)
         return st;
     pk_stmt_bind_int(q, 1, face);
     int r = pk_stmt_step(q);
-    char *src = r == 1 && pk_stmt_text(q, 0) && pk_stmt_is_null(q, 5) ? strdup(pk_stmt_text(q, 0)) : NULL;
-    double x = 0, y = 0, w = 0, h = 0;
     if (r == 1) {
-        x = pk_stmt_double(q, 1);
-        y = pk_stmt_double(q, 2);
-        w = pk_stmt_double(q, 3);
-        h = pk_stmt_double(q, 4);
+        for (int i = 0; i < 4; i++)
+            box[i] = pk_stmt_double(q, i + 1);
+        if (pk_stmt_text(q, 0) && pk_stmt_is_null(q, 5))
+            *src = strdup(pk_stmt_text(q, 0));
+        if (pk_stmt_text(q, 6))
+            *sha = strdup(pk_stmt_text(q, 6));
     }
     pk_stmt_free(q);
     if (r < 0)
-        return PK_ERR_INTERNAL;
-    if (!src)
-        return PK_OK;
+        st = PK_ERR_INTERNAL;
+    return st;
+}
+
+pk_status pk_face_thumbnail_path(pk_catalog *cat, int64_t face, char **out)
+{
+    *out = NULL;
+    char *src, *sha, *cache = NULL;
+    double b[4];
+    pk_status st = face_source(cat, face, &src, &sha, b);
+    free(src);
+    if (st == PK_OK && sha && (st = pk_catalog_cache_dir(cat->ctx, &cache)) == PK_OK) {
+        char path[4096];
+        thumb_path(path, sizeof path, cache, sha, b[0], b[1], b[2], b[3]);
+        if (!(*out = strdup(path)))
+            st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    }
+    free(cache);
+    free(sha);
+    return st;
+}
+
+pk_status pk_face_thumbnail(pk_catalog *cat, int64_t face, char **out)
+{
+    *out = NULL;
+    char *src = NULL, *sha = NULL;
+    double b[4];
+    pk_status st = face_source(cat, face, &src, &sha, b);
+    double x = b[0], y = b[1], w = b[2], h = b[3];
+    if (st != PK_OK || !src || !sha) {
+        free(src);
+        free(sha);
+        return st;
+    }
     char *cache = NULL;
     st = pk_catalog_cache_dir(cat->ctx, &cache);
     char path[4096];
     if (st == PK_OK)
-        snprintf(path, sizeof path, "%s/faces/%lld.jpg", cache, (long long)face);
+        thumb_path(path, sizeof path, cache, sha, x, y, w, h);
+    free(sha);
     free(cache);
     if (st == PK_OK && access(path, R_OK) != 0) {
         /* A face thumbnail that cannot be made is not worth failing for:

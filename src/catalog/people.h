@@ -84,6 +84,9 @@ pk_status pk_faces_in_video(pk_ctx *ctx, pk_face_finder *f, const char *path, do
  * copy of its picture. *out is a new allocation; NULL (with PK_OK) when no
  * copy of the picture is reachable or it is a video frame. */
 pk_status pk_face_thumbnail(pk_catalog *cat, int64_t face, char **out);
+/* Where that thumbnail is or would be, without making it (for deleting
+ * it); *out NULL when the face is unknown. */
+pk_status pk_face_thumbnail_path(pk_catalog *cat, int64_t face, char **out);
 
 /* Embeddings as stored: float32 in the machine's byte order. */
 size_t pk_embedding_dim(size_t blob_bytes);
