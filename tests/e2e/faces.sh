@@ -8,6 +8,7 @@
 PY=/usr/bin/python3
 METRICS="$PK_ROOT/tests/tools/faces_metrics.py"
 jqt() { jq -e "$@" >/dev/null; }
+not() { ! "$@"; }
 export XDG_CACHE_HOME=$SUITE_TMP/cache # face thumbnails
 D=$PK_CORPORA/faces/deepface
 R=$PK_CORPORA/faces/face_recognition
@@ -217,8 +218,24 @@ forgotten=$(sqlite3 "$cat" "SELECT group_concat(id, ',') FROM face WHERE person_
 "$POSTKIT" people --json --catalog "$cat" >"$SUITE_TMP/before_forget.json"
 thumb=$(jq -r --argjson p "$newp" '.results[] | select(.id == $p) | .thumbnail' "$SUITE_TMP/before_forget.json")
 expect "the person to forget has a face thumbnail" [ -s "$thumb" ]
+# 64 bytes from the middle of an embedding about to be forgotten (an
+# overflow page, which SQLite frees without erasing unless told to), to
+# look for in the file.
+$PY -c 'import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+open(sys.argv[3], "wb").write(con.execute("SELECT embedding FROM face WHERE person_id = ? LIMIT 1", (int(sys.argv[2]),)).fetchone()[0][1024:1088])' \
+  "$cat" "$newp" "$SUITE_TMP/embedding.bin"
+has_embedding() {
+  $PY -c 'import sys, glob
+needle = open(sys.argv[2], "rb").read()
+sys.exit(len(needle) != 64 or not any(needle in open(f, "rb").read() for f in glob.glob(sys.argv[1] + "*")))' \
+    "$cat" "$SUITE_TMP/embedding.bin"
+}
+expect "before forget the embedding is in the catalogue's files" has_embedding
 run_pk people forget "$newp" --json --catalog "$cat"
 expect "people forget ID exits 0" [ "$rc" -eq 0 ]
+expect "... and no copy of a forgotten embedding stays in the catalogue's files (free pages, journal)" \
+  not has_embedding
 expect "... its faces keep their boxes but lose their embeddings and person" \
   sh -c '[ "$(sqlite3 "$0" "SELECT count(*) FROM face WHERE id IN ($1) AND embedding IS NULL AND person_id IS NULL")" -eq "$(echo "$1" | tr , "\n" | wc -l)" ]' "$cat" "$forgotten"
 expect "... the person is gone" sh -c '[ -z "$(sqlite3 "$0" "SELECT id FROM person WHERE id = $1")" ]' "$cat" "$newp"
