@@ -271,6 +271,19 @@ expect "... and no face joins another person's" grep -qx "wrong 0" "$SUITE_TMP/f
 expect "... without regrouping the people that were there (ids kept)" \
   sh -c 'for p in $0; do id=${p%%:*}; [ -n "$(sqlite3 "$1" "SELECT id FROM person WHERE id = $id")" ] || exit 1; done' "$before" "$fr"
 
+# Faces in a video: one frame every --every seconds, each face with its time.
+clip=$R/short_hamilton_clip.mp4
+run_pk faces --json --every 2 --catalog "$fr" "$clip"
+expect "a 10 s video at --every 2: 5 frames looked at" jqt '.results[0].frames == 5' "$out"
+expect "... faces found, each with a frame time inside the clip" \
+  jqt '.results[0].faces | length >= 3 and all(.time >= 0 and .time <= 10)' "$out"
+mkdir -p "$SUITE_TMP/video" && cp "$clip" "$SUITE_TMP/video/clip.mp4" # index does not follow links
+run_pk index --catalog "$fr" --no-thumbnails "$SUITE_TMP/video"
+run_pk faces --all --catalog "$fr"
+run_pk search --json --catalog "$fr" 'type:video faces:>=1'
+expect "a catalogued video's faces are stored: search type:video faces:>=1 finds it" \
+  jqt '.results | length == 1' "$out"
+
 # Boxes pinned by face_recognition's tests (dlib HOG: top, right, bottom, left).
 iou() { # IOU file top right bottom left: the best IoU of a face found in file
   "$POSTKIT" faces --json --catalog "$fr" "$1" | jq --argjson t "$2" --argjson r "$3" --argjson b "$4" --argjson l "$5" '
