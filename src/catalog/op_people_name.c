@@ -26,7 +26,7 @@ static pk_status people_name_run(pk_run *run)
     pk_stmt *q;
     if (*name) {
         st = pk_db_prepare(cat->store,
-                           "SELECT id FROM person WHERE producer_id = ? AND lower(name) = lower(?) AND id <> ?", &q);
+                           "SELECT id, name FROM person WHERE producer_id = ? AND lower(name) = lower(?) AND id <> ?", &q);
         if (st == PK_OK) {
             pk_stmt_bind_int(q, 1, producer);
             pk_stmt_bind_text(q, 2, name);
@@ -35,7 +35,8 @@ static pk_status people_name_run(pk_run *run)
             if (r == 1)
                 st = pk_fail(pk_run_ctx(run), PK_ERR_USAGE, NULL,
                              "person %lld is already named %s; if they are one person: postkit people merge %lld %lld",
-                             (long long)pk_stmt_int(q, 0), name, (long long)pk_stmt_int(q, 0), (long long)person);
+                             (long long)pk_stmt_int(q, 0), pk_stmt_text(q, 1), (long long)pk_stmt_int(q, 0),
+                             (long long)person);
             else if (r < 0)
                 st = PK_ERR_INTERNAL;
             pk_stmt_free(q);
