@@ -43,6 +43,8 @@ prepare() {
     "  one run: \(.photos) photos, \(.faces) faces in \(.seconds) s = \(.per_second) photos/s; CPU \(.cpu_seconds) s; peak memory \($rss | tonumber / 1024 | floor) MB",
     "  per-stage wall time summed over both workers (s): decode \(.stage_seconds.decode), detect \(.stage_seconds.detect) (\(.stage_seconds.detector_runs) detector runs), align \(.stage_seconds.align), embed \(.stage_seconds.embed), expression \(.stage_seconds.expression)",
     "  people: \(.people.new) new, \(.people.new_faces) faces in them, \(.people.waiting) waiting"' "$BENCH_WORK/one.json"
+  # The budget counts the photos catalogued (identical files are one).
+  n=$(jq '.results[-1].photos' "$BENCH_WORK/one.json")
   postkit_cmd="$POSTKIT faces --all --reindex --catalog $cat"
   peer_names=("budget-20-photos-per-s")
   peer_cmds=("sleep $(echo "$n / 20" | bc -l)")
