@@ -57,6 +57,12 @@ extern "C" {
 #define PK_LOUDNESS_MAX_CHANNELS 24
 #define PK_LOUDNESS_MAX_CLIP_RUNS 256   /* runs listed individually; all are counted */
 
+typedef struct pk_clip_run {
+    int channel;
+    int64_t start;          /* first clipped sample (frame index) */
+    int64_t length;         /* samples */
+} pk_clip_run;
+
 typedef struct pk_loudness_options {
     int rate;               /* Hz, 1000..768000 */
     int channels;           /* 1..PK_LOUDNESS_MAX_CHANNELS */
@@ -70,6 +76,10 @@ typedef struct pk_loudness_options {
      * (LUFS; NAN until 0.4 s / 3 s of audio were seen, -INFINITY for digital
      * silence). For plots and loudness-over-time checks. May be NULL. */
     void (*on_update)(void *user, double time, double momentary, double short_term);
+    /* Called for every clipped run when it ends (all runs, also those beyond
+     * the first PK_LOUDNESS_MAX_CLIP_RUNS that are listed), from the thread
+     * calling pk_loudness_add or pk_loudness_finish. May be NULL. */
+    void (*on_clip)(void *user, const pk_clip_run *run);
     void *user;
 } pk_loudness_options;
 
@@ -84,12 +94,6 @@ typedef struct pk_loudness_channel {
     int64_t clipped_samples;
     int64_t clip_runs;
 } pk_loudness_channel;
-
-typedef struct pk_clip_run {
-    int channel;
-    int64_t start;          /* first clipped sample (frame index) */
-    int64_t length;         /* samples */
-} pk_clip_run;
 
 typedef struct pk_loudness_result {
     int rate, channels;

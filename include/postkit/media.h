@@ -150,6 +150,13 @@ const pk_video_info *pk_source_video(const pk_source *src);  /* NULL: no video *
  * NULL. Owned by the source; never NULL. */
 const char *const *pk_source_tags(const pk_source *src);
 
+/* The tags of src that describe its content (title, artist, ...), without
+ * those that describe the old file's technique (encoder, brands, creation
+ * time) and would be false in a file made from it. A new NULL-terminated
+ * array of strings borrowed from src: free only the array. NULL when out of
+ * memory. */
+const char **pk_source_content_tags(const pk_source *src);
+
 /* Next item. Each stream's items come in presentation order; audio and video
  * are merged by time. The merge holds at most about 10 s of audio and 64
  * video frames (at most 256 MB of them) waiting for the other stream; when a

@@ -192,30 +192,3 @@ void pk_audio_sink_free(pk_audio_sink *sink)
     sink->remux = NULL;
 }
 
-static int technical_tag(const char *key)
-{
-    static const char *const keys[] = {"encoder", "major_brand", "minor_version", "compatible_brands",
-                                       "handler_name", "vendor_id", "creation_time", "encoded_by"};
-    for (size_t i = 0; i < PK_ARRAY_LEN(keys); i++)
-        if (strcasecmp(key, keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
-const char **pk_audio_content_tags(const char *const *tags)
-{
-    size_t n = 0;
-    while (tags && tags[n])
-        n++;
-    const char **out = calloc(n + 1, sizeof *out);
-    if (!out)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        if (technical_tag(tags[i]))
-            continue;
-        out[j++] = tags[i];
-        out[j++] = tags[i + 1];
-    }
-    return out;
-}

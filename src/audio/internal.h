@@ -221,10 +221,6 @@ pk_status pk_audio_sink_write(pk_audio_sink *sink, const float *x, int64_t frame
 pk_status pk_audio_sink_close(pk_audio_sink *sink);
 void pk_audio_sink_free(pk_audio_sink *sink);
 
-/* The tags of a source that describe its content (title, artist, ...), not
- * the technique of the old file (encoder, brands). New array of borrowed
- * strings; free only the array. NULL when out of memory. */
-const char **pk_audio_content_tags(const char *const *tags);
 
 /* A JSON figure: rounded to 2 decimals, null for NaN or infinity. */
 json_t *pk_audio_figure(double v);

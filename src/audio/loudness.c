@@ -531,8 +531,11 @@ static void record_run(pk_loudness *m, int c, int64_t start, int64_t len)
     m->runs[c]++;
     if (len > m->longest_run)
         m->longest_run = len;
+    pk_clip_run run = {.channel = c, .start = start, .length = len};
     if (m->clip_count < PK_LOUDNESS_MAX_CLIP_RUNS)
-        m->clip_list[m->clip_count++] = (pk_clip_run){.channel = c, .start = start, .length = len};
+        m->clip_list[m->clip_count++] = run;
+    if (m->opt.on_clip)
+        m->opt.on_clip(m->opt.user, &run);
 }
 
 /* Peaks, clipping and over-full-scale samples of one (finite) block. */

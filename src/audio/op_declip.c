@@ -108,7 +108,7 @@ static pk_status repair_begin(void *user, pk_source *src)
         return pk_fail(r->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if (!r->out)
         return PK_OK;
-    if (!(r->tags = pk_audio_content_tags(pk_source_tags(src))))
+    if (!(r->tags = pk_source_content_tags(src)))
         return pk_fail(r->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     pk_status st = pk_audio_sink_open(r->run, r->in, a, r->tags, r->out, &r->sink);
     r->sink_open = st == PK_OK;

@@ -124,7 +124,7 @@ static pk_status chain_begin(void *user, pk_source *src)
         return pk_audio_meter_for(c->ctx, a, 0, NULL, NULL, &c->meter);
     if (!(c->spectrum = pk_spectrum_new(a->rate, a->channels)))
         return pk_fail(c->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    if (!(c->tags = pk_audio_content_tags(pk_source_tags(src))))
+    if (!(c->tags = pk_source_content_tags(src)))
         return pk_fail(c->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if ((st = pk_audio_sink_open(c->run, c->in, a, c->tags, c->out, &c->sink)) != PK_OK)
         return st;

@@ -72,7 +72,7 @@ static pk_status pass_begin(void *user, pk_source *src)
             return pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     }
     if (s->out) {
-        if (!(s->tags = pk_audio_content_tags(pk_source_tags(src))))
+        if (!(s->tags = pk_source_content_tags(src)))
             return pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
         if ((st = pk_audio_sink_open(s->run, s->in, a, s->tags, s->out, &s->sink)) != PK_OK)
             return st;

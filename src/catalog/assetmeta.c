@@ -112,57 +112,150 @@ void pk_asset_meta_from_probe(const json_t *rec, pk_asset_meta *m)
     }
 }
 
-static void add_word(char **buf, size_t *len, size_t *cap, const char *w)
+/* The text of one full-text column, grown word by word. */
+typedef struct column_text {
+    char *p;
+    size_t len, cap;
+    int oom;
+} column_text;
+
+static void add_word(column_text *c, const char *w)
 {
-    if (!w || !*w)
+    if (!w || !*w || c->oom)
         return;
     size_t n = strlen(w);
-    if (*len + n + 2 > *cap) {
-        size_t c = (*cap + n + 2) * 2;
-        char *g = realloc(*buf, c);
-        if (!g)
+    if (c->len + n + 2 > c->cap) {
+        size_t cap = (c->cap + n + 2) * 2;
+        char *g = realloc(c->p, cap);
+        if (!g) {
+            c->oom = 1;
             return;
-        *buf = g;
-        *cap = c;
+        }
+        c->p = g;
+        c->cap = cap;
     }
-    if (*len)
-        (*buf)[(*len)++] = ' ';
-    memcpy(*buf + *len, w, n);
-    *len += n;
-    (*buf)[*len] = '\0';
+    if (c->len)
+        c->p[c->len++] = ' ';
+    memcpy(c->p + c->len, w, n);
+    c->len += n;
+    c->p[c->len] = '\0';
 }
 
-char *pk_asset_meta_text(const pk_asset_meta *m)
+/* "YYYY mYYYYMM dYYYYMMDD" for a time stamp starting "YYYY-MM-DD": the
+ * words date filters ask for (a year, a month or a day each one word). The
+ * letters keep a typed year ("2024", searched as a prefix) from matching
+ * every month and day of it too. */
+static void add_date(column_text *c, const char *when)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    add_word(&buf, &len, &cap, m->type);
-    add_word(&buf, &len, &cap, m->format);
-    add_word(&buf, &len, &cap, m->codec);
-    add_word(&buf, &len, &cap, m->make);
-    add_word(&buf, &len, &cap, m->model);
-    add_word(&buf, &len, &cap, m->lens);
-    add_word(&buf, &len, &cap, m->title);
-    add_word(&buf, &len, &cap, m->artist);
-    if (m->captured && strlen(m->captured) >= 10) {
-        char day[11];
-        memcpy(day, m->captured, 10);
-        day[10] = '\0';
-        add_word(&buf, &len, &cap, day);
-    }
+    if (!when || strlen(when) < 10 || when[4] != '-' || when[7] != '-')
+        return;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (when[i] < '0' || when[i] > '9'))
+            return;
+    char words[32];
+    snprintf(words, sizeof words, "%.4s m%.4s%.2s d%.4s%.2s%.2s", when, when, when + 5, when, when + 5,
+             when + 8);
+    add_word(c, words);
+}
+
+/* Bucket bounds: the values people filter by (HD, 4K, a minute...) are
+ * bounds, so a typical filter's candidates all pass its exact check. */
+static const double size_bounds[] = {0, 640, 1080, 1280, 1920, 2160, 2560, 3840, 4000, 5000, 6000, 7000, 8000, 10000};
+static const double time_bounds[] = {0, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
+
+static const double *bounds_of(char kind, int *n)
+{
+    *n = kind == 't' ? (int)PK_ARRAY_LEN(time_bounds) : (int)PK_ARRAY_LEN(size_bounds);
+    return kind == 't' ? time_bounds : size_bounds;
+}
+
+int pk_fts_bucket_count(char kind)
+{
+    int n;
+    bounds_of(kind, &n);
+    return n;
+}
+
+void pk_fts_bucket_range(char kind, int b, double *lo, double *hi)
+{
+    int n;
+    const double *bd = bounds_of(kind, &n);
+    *lo = bd[b];
+    *hi = b + 1 < n ? bd[b + 1] : HUGE_VAL;
+}
+
+int pk_fts_bucket(char kind, double v)
+{
+    int n;
+    const double *bd = bounds_of(kind, &n);
+    if (!(v > 0) || !isfinite(v))
+        return -1;
+    int b = 0;
+    while (b + 1 < n && v >= bd[b + 1])
+        b++;
+    return b;
+}
+
+static void add_bucket(column_text *c, char kind, double v)
+{
+    int b = pk_fts_bucket(kind, v);
+    if (b < 0)
+        return;
+    char word[16];
+    snprintf(word, sizeof word, "%c%d", kind, b);
+    add_word(c, word);
+}
+
+int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const char *type,
+                    const pk_asset_meta *m)
+{
+    column_text c[PK_FTS_COLUMNS] = {{0}};
+    add_word(&c[PK_FTS_NAME], name);
+    add_word(&c[PK_FTS_FOLDERS], folder);
+    for (size_t i = 0; i < c[PK_FTS_FOLDERS].len; i++)
+        if (c[PK_FTS_FOLDERS].p[i] == '/')
+            c[PK_FTS_FOLDERS].p[i] = ' ';
+    add_word(&c[PK_FTS_META], m->format);
+    add_word(&c[PK_FTS_META], m->codec);
+    add_word(&c[PK_FTS_META], m->title);
+    add_word(&c[PK_FTS_META], m->artist);
     if (m->width >= 3840 || m->height >= 3840)
-        add_word(&buf, &len, &cap, "4k uhd");
-    if (!buf)
-        buf = strdup("");
-    return buf;
+        add_word(&c[PK_FTS_META], "4k uhd");
+    add_word(&c[PK_FTS_TYPE], type);
+    add_word(&c[PK_FTS_CAMERA], m->make);
+    add_word(&c[PK_FTS_CAMERA], m->model);
+    add_word(&c[PK_FTS_LENS], m->lens);
+    add_date(&c[PK_FTS_DATE], m->captured);
+    add_bucket(&c[PK_FTS_MEASURE], 'w', (double)m->width);
+    add_bucket(&c[PK_FTS_MEASURE], 'h', (double)m->height);
+    add_bucket(&c[PK_FTS_MEASURE], 't', m->duration);
+    int oom = 0;
+    for (int i = 0; i < PK_FTS_COLUMNS; i++) {
+        d->text[i] = c[i].p;
+        oom |= c[i].oom;
+    }
+    if (oom) {
+        pk_fts_doc_free(d);
+        return -1;
+    }
+    return 0;
 }
 
-char *pk_folder_words(const char *folder)
+void pk_fts_doc_free(pk_fts_doc *d)
 {
-    char *w = strdup(folder);
-    if (w)
-        for (char *p = w; *p; p++)
-            if (*p == '/')
-                *p = ' ';
-    return w;
+    for (int c = 0; c < PK_FTS_COLUMNS; c++) {
+        free(d->text[c]);
+        d->text[c] = NULL;
+    }
+}
+
+pk_status pk_catalog_fts_set(pk_db *s, int64_t id, const char *name, const char *folder, const char *type,
+                             const pk_asset_meta *m)
+{
+    pk_fts_doc d;
+    if (pk_fts_doc_make(&d, name, folder, type, m) != 0)
+        return pk_fail(pk_db_ctx(s), PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_status st = pk_db_fts_set(s, id, (const char *const *)d.text);
+    pk_fts_doc_free(&d);
+    return st;
 }

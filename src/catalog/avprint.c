@@ -42,19 +42,6 @@ static void luma_square(const uint8_t *plane, int stride, int w, int h, float *o
     }
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 256;
-    void *g = realloc(*v, c * elem);
-    if (!g)
-        return -1;
-    *v = g;
-    *cap = c;
-    return 0;
-}
-
 void pk_av_print_free(pk_av_print *p)
 {
     if (!p)
@@ -123,10 +110,12 @@ pk_status pk_av_print_file(pk_ctx *ctx, const char *path, pk_av_print *out)
             if (pk_frame_luma8(src, &plane, &stride) == PK_OK) {
                 float g[32 * 32];
                 luma_square(plane, stride, it.video->width, it.video->height, g);
-                if (grow((void **)&out->frames, &frames_cap, out->nframes, sizeof *out->frames) != 0) {
+                uint64_t *frames = pk_grow(out->frames, &frames_cap, out->nframes, sizeof *frames, 256);
+                if (!frames) {
                     st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
                     break;
                 }
+                out->frames = frames;
                 out->frames[out->nframes++] = pk_phash32(g);
             }
             next_frame = floor(it.video->time) + 1;

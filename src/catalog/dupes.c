@@ -119,16 +119,12 @@ static pk_status load_photos(pk_catalog *cat, int64_t producer, photos *out)
     pk_stmt_bind_int(q, 1, producer);
     int r;
     while ((r = pk_stmt_step(q)) == 1) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 1024;
-            photo *g = realloc(out->v, cap * sizeof *g);
-            if (!g) {
-                st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-                break;
-            }
-            out->v = g;
-            out->cap = cap;
+        photo *g = pk_grow(out->v, &out->cap, out->n, sizeof *g, 1024);
+        if (!g) {
+            st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+            break;
         }
+        out->v = g;
         photo *p = &out->v[out->n];
         memset(p, 0, sizeof *p);
         p->asset = pk_stmt_int(q, 0);
@@ -276,14 +272,10 @@ typedef struct edges {
 
 static int add_edge(edges *e, size_t a, size_t b, const pair_score *s)
 {
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 256;
-        edge *g = realloc(e->v, cap * sizeof *g);
-        if (!g)
-            return -1;
-        e->v = g;
-        e->cap = cap;
-    }
+    edge *g = pk_grow(e->v, &e->cap, e->n, sizeof *g, 256);
+    if (!g)
+        return -1;
+    e->v = g;
     e->v[e->n++] = (edge){a, b, *s};
     return 0;
 }

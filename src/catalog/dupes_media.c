@@ -98,16 +98,12 @@ pk_status pk_dupes_media_load(pk_catalog *cat, int64_t producer, pk_medias **res
     pk_stmt_bind_int(q, 1, producer);
     int r;
     while ((r = pk_stmt_step(q)) == 1) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 256;
-            media *g = realloc(out->v, cap * sizeof *g);
-            if (!g) {
-                st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-                break;
-            }
-            out->v = g;
-            out->cap = cap;
+        media *g = pk_grow(out->v, &out->cap, out->n, sizeof *g, 256);
+        if (!g) {
+            st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+            break;
         }
+        out->v = g;
         media *m = &out->v[out->n];
         memset(m, 0, sizeof *m);
         m->asset = pk_stmt_int(q, 0);

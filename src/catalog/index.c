@@ -518,10 +518,17 @@ static pk_status run_stmt(pk_stmt *q, int64_t *id)
 
 /* Bind the metadata columns (starting at parameter `at`), in the order of
  * both the INSERT (after sha256, size) and the UPDATE. */
-static int bind_meta(pk_stmt *q, int at, const pk_asset_meta *m, const result *r)
+/* The type stored for an asset: its probe's, "unreadable" when it could not
+ * be decoded. */
+static const char *asset_type(const pk_asset_meta *m, const result *r)
 {
     const char *type = r->status == PK_OK ? m->type : "unreadable";
-    pk_stmt_bind_text(q, at++, type ? type : "other");
+    return type ? type : "other";
+}
+
+static int bind_meta(pk_stmt *q, int at, const pk_asset_meta *m, const result *r)
+{
+    pk_stmt_bind_text(q, at++, asset_type(m, r));
     pk_stmt_bind_text(q, at++, m->format);
 #define INT_OR_NULL(v) ((v) > 0 ? pk_stmt_bind_int(q, at++, (v)) : pk_stmt_bind_null(q, at++))
     INT_OR_NULL(m->width);
@@ -709,14 +716,8 @@ static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t
         st = run_stmt(q, &loc);
         j->n.added++;
     }
-    if (st == PK_OK) {
-        char *words = pk_folder_words(folder);
-        char *meta = pk_asset_meta_text(m);
-        st = words && meta ? pk_db_fts_set(j->store, loc, name, words, meta)
-                           : pk_fail(j->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        free(words);
-        free(meta);
-    }
+    if (st == PK_OK)
+        st = pk_catalog_fts_set(j->store, loc, name, folder, asset_type(m, r), m);
     *loc_out = loc;
     return st;
 }

@@ -133,10 +133,30 @@ typedef struct pk_asset_meta {
     double duration, lat, lon;
 } pk_asset_meta;
 void pk_asset_meta_from_probe(const json_t *rec, pk_asset_meta *m);
-/* The words full-text search should find an asset by: type, format, codec,
- * camera, lens, capture date, title, artist. A new allocation. */
-char *pk_asset_meta_text(const pk_asset_meta *m);
-/* Folder words of a path for full text: its folder, '/' as spaces. */
-char *pk_folder_words(const char *folder);
+/* The full-text columns of one location (enum pk_fts_column): its file
+ * name, folder, the asset's type as stored, and the facts of `m`. text[c]
+ * is a new allocation or NULL (nothing to say). Returns 0, or -1 when
+ * memory ran out (nothing to free then). */
+typedef struct pk_fts_doc {
+    char *text[PK_FTS_COLUMNS];
+} pk_fts_doc;
+int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const char *type,
+                    const pk_asset_meta *m);
+void pk_fts_doc_free(pk_fts_doc *d);
+
+/* Numbers as full-text words, so that a filter such as width:>=3840 narrows
+ * the full-text matches before any row is read: the value falls in bucket
+ * pk_fts_bucket(kind, v) of kind 'w' (width), 'h' (height) or 't'
+ * (duration, seconds), stored as the word "w5". Bucket b holds
+ * [bounds[b], bounds[b + 1]); pk_fts_bucket_range gives them (the last
+ * upper bound is infinite). Returns -1 for a value that has none (not
+ * positive, not a number). */
+int pk_fts_bucket(char kind, double v);
+int pk_fts_bucket_count(char kind);
+void pk_fts_bucket_range(char kind, int b, double *lo, double *hi);
+
+/* Store the full text of location `id` (see pk_fts_doc_make). */
+pk_status pk_catalog_fts_set(pk_db *s, int64_t id, const char *name, const char *folder, const char *type,
+                             const pk_asset_meta *m);
 
 #endif

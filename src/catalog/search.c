@@ -4,8 +4,10 @@
  *
  * A query is words and filters in any order:
  *   iceland sunset             every word must occur (word prefixes match)
+ *   "new york"                 these words one after the other
  *   type:photo|video|audio     kind of file ("image" = photo; "unreadable")
- *   camera:X  lens:X           substring of make/model or lens, any case
+ *   camera:X  lens:X           words (or word prefixes) of make and model,
+ *                              of the lens: camera:canon, lens:"rf 24"
  *   date:2024  date:2024-06..2024-08  date:2024-06-01..  date:..2023
  *   duration:>60s  duration:<=2m  (s, m, h; default seconds)
  *   width:>=3840  height:<1080
@@ -17,6 +19,14 @@
  * Faces count only from the catalogue's current face models. The bare
  * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
+ *
+ * How it stays fast on a large catalogue (see store.h, pk_db_fts_top): the
+ * words and the filters on type, camera, lens and date are one full-text
+ * query, so the index narrows them all at once; the other filters (numbers,
+ * missing, dupe, and the face filters person, faces, smiling) are checked,
+ * one location at a time, only for the rows that could still make the
+ * results; the records are read for the final hits only. Filters alone go to the tables' indexes (ordered by capture time),
+ * or, with camera: or lens:, to the full text and then to capture order.
  */
 #include "catalog/people.h"
 
@@ -26,51 +36,92 @@
 #include <string.h>
 #include <strings.h>
 
-enum { MAX_BINDS = 32 };
+enum { MAX_CLAUSES = 32, MAX_PHRASES = 512, MAX_DATE_WORDS = 200 };
+
+/* A filter as SQL over `l` (location) and `a` (asset), with up to two
+ * parameters. `set_sql`, when not empty, says the same with the same
+ * parameters in a form that lets the tables' indexes find the rows (used
+ * for searches by filters alone); `sql` is the form cheap to check for one
+ * location at a time. */
+typedef struct clause {
+    char sql[256];
+    char set_sql[256];
+    int nbind;
+    int is_num[2];
+    double num[2];
+    char text[2][24];
+    int in_text;   /* also expressed as full text */
+    int asset;     /* refers to the asset (a.), not only the location */
+} clause;
 
 typedef struct query {
-    char where[4096];
-    size_t wlen;
-    const char *binds[MAX_BINDS]; /* text parameters, in order */
-    char *owned[MAX_BINDS];
-    double nums[MAX_BINDS];
-    int is_num[MAX_BINDS];
-    int nbinds;
-    char **words;
-    size_t nwords;
-    /* Face filters, completed once the catalogue is open: binds that
-     * take the current face producer, and person:X binds with their X. */
-    int producer_bind[MAX_BINDS];
-    const char *person_text[MAX_BINDS];
-    int smiling_word; /* the bare word "smiling" was given */
+    pk_fts_phrase phrases[MAX_PHRASES];
+    size_t nphrases;
+    int nwords;         /* phrases of the user's words */
+    int text_only;      /* a filter only full text expresses (camera, lens) */
+    clause clauses[MAX_CLAUSES];
+    int nclauses;
+    char **owned;       /* texts the phrases point to */
+    size_t nowned;
+    int64_t faces_producer; /* the current face producer, -1 none */
+    int faces_known;        /* faces_producer was read */
 } query;
 
-static void add_clause(query *q, const char *clause)
+static const char *own(query *q, char *s)
 {
-    int n = snprintf(q->where + q->wlen, sizeof q->where - q->wlen, " AND %s", clause);
-    if (n > 0)
-        q->wlen += (size_t)n;
-}
-
-static int bind_text(query *q, char *owned)
-{
-    if (q->nbinds == MAX_BINDS) {
-        free(owned);
-        return -1;
+    char **g = s ? realloc(q->owned, (q->nowned + 1) * sizeof *g) : NULL;
+    if (!g) {
+        free(s);
+        return NULL;
     }
-    q->owned[q->nbinds] = owned;
-    q->binds[q->nbinds] = owned;
-    q->is_num[q->nbinds++] = 0;
-    return 0;
+    q->owned = g;
+    q->owned[q->nowned++] = s;
+    return s;
 }
 
-static int bind_num(query *q, double v)
+static void free_query(query *q)
 {
-    if (q->nbinds == MAX_BINDS)
-        return -1;
-    q->nums[q->nbinds] = v;
-    q->is_num[q->nbinds++] = 1;
-    return 0;
+    for (size_t i = 0; i < q->nowned; i++)
+        free(q->owned[i]);
+    free(q->owned);
+}
+
+static pk_status add_phrase(pk_ctx *ctx, query *q, const char *text, int column, int prefix, int or_next)
+{
+    if (!text)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (q->nphrases == MAX_PHRASES)
+        return pk_fail(ctx, PK_ERR_USAGE, NULL, "query too long");
+    q->phrases[q->nphrases++] = (pk_fts_phrase){text, column, prefix, or_next};
+    if (column == PK_FTS_ANY)
+        q->nwords++;
+    return PK_OK;
+}
+
+static clause *add_clause(pk_ctx *ctx, query *q, const char *sql, int in_text)
+{
+    if (q->nclauses == MAX_CLAUSES) {
+        pk_fail(ctx, PK_ERR_USAGE, NULL, "too many filters");
+        return NULL;
+    }
+    clause *c = &q->clauses[q->nclauses++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->sql, sizeof c->sql, "%s", sql);
+    c->in_text = in_text;
+    for (const char *p = strstr(sql, "a."); p && !c->asset; p = strstr(p + 1, "a."))
+        c->asset = p == sql || !isalnum((unsigned char)p[-1]);
+    return c;
+}
+
+static void bind_num(clause *c, double v)
+{
+    c->is_num[c->nbind] = 1;
+    c->num[c->nbind++] = v;
+}
+
+static void bind_str(clause *c, const char *v)
+{
+    snprintf(c->text[c->nbind++], sizeof c->text[0], "%s", v);
 }
 
 /* ">=3840" → op ">=" and the number; a bare number means "=". Units: s, m,
@@ -104,146 +155,321 @@ static int yes(const char *v)
            !strcasecmp(v, "exact");
 }
 
-static int valid_date(const char *d)
+/* ---- dates --------------------------------------------------------------- */
+
+typedef struct day {
+    int y, m, d;
+} day;
+
+static int days_in(int y, int m)
 {
-    /* YYYY, YYYY-MM or YYYY-MM-DD */
-    size_t n = strlen(d);
-    if (n != 4 && n != 7 && n != 10)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((i == 4 || i == 7) ? d[i] != '-' : !isdigit((unsigned char)d[i]))
-            return 0;
-    return 1;
+    static const int n[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : n[m - 1];
 }
 
-static pk_status parse_filter(pk_ctx *ctx, query *q, const char *key, const char *v)
+static long day_key(day d)
 {
-    char clause[256];
+    return d.y * 10000L + d.m * 100L + d.d;
+}
+
+/* "YYYY", "YYYY-MM" or "YYYY-MM-DD" as the first (last = 0) or last day it
+ * covers. Returns 0, or -1 when it is not such a date. */
+static int parse_day(const char *s, int last, day *out)
+{
+    size_t n = strlen(s);
+    if (n != 4 && n != 7 && n != 10)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+            return -1;
+    out->y = atoi(s);
+    out->m = n >= 7 ? atoi(s + 5) : last ? 12 : 1;
+    if (out->m < 1 || out->m > 12)
+        return -1;
+    int dim = days_in(out->y, out->m);
+    out->d = n == 10 ? atoi(s + 8) : last ? dim : 1;
+    if (out->d < 1)
+        return -1;
+    if (out->d > dim)
+        out->d = dim;
+    return 0;
+}
+
+/* The capture year of the oldest (newest: `newest`) asset, or `dflt`. */
+static int catalogue_year(pk_catalog *cat, int newest, int dflt)
+{
+    pk_stmt *s;
+    if (pk_db_prepare(cat->store,
+                      newest ? "SELECT max(captured) FROM asset" : "SELECT min(captured) FROM asset",
+                      &s) != PK_OK)
+        return dflt;
+    int y = dflt;
+    if (pk_stmt_step(s) == 1 && pk_stmt_text(s, 0) && isdigit((unsigned char)pk_stmt_text(s, 0)[0]))
+        y = atoi(pk_stmt_text(s, 0));
+    pk_stmt_free(s);
+    return y;
+}
+
+/* The words of the date column (YYYY, mYYYYMM, dYYYYMMDD) that together cover
+ * lo..hi exactly: whole years where they fit, then whole months, then days.
+ * Returns how many, or -1 when more than MAX_DATE_WORDS would be needed. */
+static int date_words(day lo, day hi, char words[][12])
+{
+    int n = 0;
+    day c = lo;
+    while (day_key(c) <= day_key(hi)) {
+        if (n == MAX_DATE_WORDS)
+            return -1;
+        if (c.m == 1 && c.d == 1 && day_key((day){c.y, 12, 31}) <= day_key(hi)) {
+            snprintf(words[n++], 12, "%04d", c.y);
+            c = (day){c.y + 1, 1, 1};
+        } else if (c.d == 1 && day_key((day){c.y, c.m, days_in(c.y, c.m)}) <= day_key(hi)) {
+            snprintf(words[n++], 12, "m%04d%02d", c.y, c.m);
+            c = c.m == 12 ? (day){c.y + 1, 1, 1} : (day){c.y, c.m + 1, 1};
+        } else {
+            snprintf(words[n++], 12, "d%04d%02d%02d", c.y, c.m, c.d);
+            c = c.d < days_in(c.y, c.m) ? (day){c.y, c.m, c.d + 1}
+                : c.m == 12            ? (day){c.y + 1, 1, 1}
+                                       : (day){c.y, c.m + 1, 1};
+        }
+    }
+    return n;
+}
+
+static pk_status parse_date(pk_ctx *ctx, pk_catalog *cat, query *q, const char *v)
+{
+    char lo[16] = "", hi[16] = "";
+    const char *dots = strstr(v, "..");
+    if (dots) {
+        snprintf(lo, sizeof lo, "%.*s", (int)(dots - v) < 15 ? (int)(dots - v) : 15, v);
+        snprintf(hi, sizeof hi, "%s", dots + 2);
+    } else {
+        snprintf(lo, sizeof lo, "%s", v);
+        snprintf(hi, sizeof hi, "%s", v);
+    }
+    day dlo, dhi;
+    if ((!lo[0] && !hi[0]) || (lo[0] && parse_day(lo, 0, &dlo) != 0) || (hi[0] && parse_day(hi, 1, &dhi) != 0))
+        return pk_fail(ctx, PK_ERR_USAGE, NULL,
+                       "date:%s: expected YYYY[-MM[-DD]], or a range A..B (either end may be open)", v);
+    /* As full text: the words covering the range (an open end stops at the
+     * catalogue's oldest or newest capture). */
+    if (!lo[0])
+        dlo = (day){catalogue_year(cat, 0, dhi.y), 1, 1};
+    if (!hi[0])
+        dhi = (day){catalogue_year(cat, 1, dlo.y), 12, 31};
+    char (*words)[12] = malloc(MAX_DATE_WORDS * sizeof *words);
+    if (!words)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    int n = day_key(dlo) <= day_key(dhi) ? date_words(dlo, dhi, words) : 0;
+    int in_text = n > 0;
+    pk_status st = PK_OK;
+    for (int i = 0; i < n && st == PK_OK; i++)
+        st = add_phrase(ctx, q, own(q, strdup(words[i])), PK_FTS_DATE, 0, i + 1 < n);
+    free(words);
+    if (st != PK_OK)
+        return st;
+    /* As SQL: for searches by filters alone, and in place of full text for
+     * a range too wide for it or outside the catalogue's years. */
+    if (lo[0]) {
+        clause *c = add_clause(ctx, q, "a.captured >= ?", in_text);
+        if (!c)
+            return PK_ERR_USAGE;
+        char t[16];
+        snprintf(t, sizeof t, "%04d-%02d-%02d", dlo.y, dlo.m, dlo.d);
+        bind_str(c, t);
+    }
+    if (hi[0]) {
+        /* Every time stamp of that day sorts below the day followed by
+         * 0x7f. */
+        clause *c = add_clause(ctx, q, "a.captured < ?", in_text);
+        if (!c)
+            return PK_ERR_USAGE;
+        char t[16];
+        snprintf(t, sizeof t, "%04d-%02d-%02d\x7f", dhi.y, dhi.m, dhi.d);
+        bind_str(c, t);
+    }
+    return PK_OK;
+}
+
+/* ---- filters and words --------------------------------------------------- */
+
+/* The bucket words of `kind` (see pk_fts_bucket) holding a value that
+ * satisfies "value op num", as one alternative: the full text then keeps
+ * only rows with such a value. */
+static pk_status add_buckets(pk_ctx *ctx, query *q, char kind, const char *op, double num)
+{
+    int n = pk_fts_bucket_count(kind), first = -1, last = -1;
+    for (int b = 0; b < n; b++) {
+        double lo, hi;
+        pk_fts_bucket_range(kind, b, &lo, &hi);
+        int some = !strcmp(op, ">") || !strcmp(op, ">=") ? hi > num
+                   : !strcmp(op, "<")                    ? lo < num
+                   : !strcmp(op, "<=")                   ? lo <= num
+                                                         : lo <= num && num < hi;
+        if (some && first < 0)
+            first = b;
+        if (some)
+            last = b;
+    }
+    pk_status st = PK_OK;
+    for (int b = first; b >= 0 && b <= last && st == PK_OK; b++) {
+        char word[16];
+        snprintf(word, sizeof word, "%c%d", kind, b);
+        st = add_phrase(ctx, q, own(q, strdup(word)), PK_FTS_MEASURE, 0, b < last);
+    }
+    return st;
+}
+
+/* The catalogue's current face producer (-1 when `postkit faces` never
+ * ran), read once per query and only by queries that ask about faces. */
+static pk_status faces_producer(pk_catalog *cat, query *q, int64_t *id)
+{
+    pk_status st = PK_OK;
+    if (!q->faces_known)
+        st = pk_faces_current(cat, &q->faces_producer);
+    q->faces_known = st == PK_OK;
+    *id = q->faces_producer;
+    return st;
+}
+
+/* person:NAME|ID, faces:COMPARISON, smiling[:yes|no]: conditions on the
+ * face tables, checked per candidate through their asset index. */
+static pk_status parse_face_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char *key, const char *v)
+{
     const char *op;
     double num;
-    if (!strcasecmp(key, "type")) {
-        const char *t = !strcasecmp(v, "image") || !strcasecmp(v, "photos") ? "photo" : v;
-        if (strcmp(t, "photo") && strcmp(t, "video") && strcmp(t, "audio") && strcmp(t, "unreadable"))
-            return pk_fail(ctx, PK_ERR_USAGE, NULL, "type:%s: expected photo, video, audio or unreadable", v);
-        add_clause(q, "a.type = ?");
-        return bind_text(q, strdup(t)) ? PK_ERR_USAGE : PK_OK;
-    }
-    if (!strcasecmp(key, "camera") || !strcasecmp(key, "lens")) {
-        add_clause(q, !strcasecmp(key, "lens")
-                          ? "lower(coalesce(a.lens, '')) LIKE ?"
-                          : "lower(coalesce(a.camera_make, '') || ' ' || coalesce(a.camera_model, '')) LIKE ?");
-        size_t n = strlen(v);
-        char *pat = malloc(n + 3);
-        if (!pat)
-            return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        pat[0] = '%';
-        for (size_t i = 0; i < n; i++)
-            pat[i + 1] = (char)tolower((unsigned char)v[i]);
-        pat[n + 1] = '%';
-        pat[n + 2] = '\0';
-        return bind_text(q, pat) ? PK_ERR_USAGE : PK_OK;
-    }
-    if (!strcasecmp(key, "date")) {
-        char lo[16] = "", hi[16] = "";
-        const char *dots = strstr(v, "..");
-        if (dots) {
-            snprintf(lo, sizeof lo, "%.*s", (int)(dots - v) < 15 ? (int)(dots - v) : 15, v);
-            snprintf(hi, sizeof hi, "%s", dots + 2);
-        } else {
-            snprintf(lo, sizeof lo, "%s", v);
-            snprintf(hi, sizeof hi, "%s", v);
-        }
-        if ((!lo[0] && !hi[0]) || (lo[0] && !valid_date(lo)) || (hi[0] && !valid_date(hi)))
-            return pk_fail(ctx, PK_ERR_USAGE, NULL,
-                           "date:%s: expected YYYY[-MM[-DD]], or a range A..B (either end may be open)", v);
-        if (lo[0]) {
-            add_clause(q, "a.captured >= ?");
-            if (bind_text(q, strdup(lo)))
-                return PK_ERR_USAGE;
-        }
-        if (hi[0]) {
-            /* Every time stamp that starts with the end date sorts below
-             * it followed by 0x7f. */
-            char end[20];
-            snprintf(end, sizeof end, "%s\x7f", hi);
-            add_clause(q, "a.captured < ?");
-            if (bind_text(q, strdup(end)))
-                return PK_ERR_USAGE;
-        }
+    clause *c;
+    int64_t producer;
+    if (!strcasecmp(key, "person") && !*v)
+        return pk_fail(ctx, PK_ERR_USAGE, NULL, "person: expected a name or id (see: postkit people)");
+    if (!strcasecmp(key, "faces") && (parse_compare(v, &op, &num) != 0 || num < 0))
+        return pk_fail(ctx, PK_ERR_USAGE, NULL, "faces:%s: expected a count or comparison such as faces:>=5", v);
+    pk_status st = faces_producer(cat, q, &producer);
+    if (st != PK_OK)
+        return st;
+    if (!strcasecmp(key, "person")) {
+        if (producer < 0)
+            return pk_fail(ctx, PK_ERR_USAGE, cat->path,
+                           "person:%s: no faces in the catalogue yet: run `postkit faces --all` first", v);
+        int64_t person = 0;
+        st = pk_person_find(cat, producer, v, &person);
+        if (st != PK_OK)
+            return st;
+        /* "+" keeps SQLite on the asset's faces (a few) rather than the
+         * person's (maybe thousands) for each candidate. */
+        if (!(c = add_clause(ctx, q, "EXISTS (SELECT 1 FROM face f WHERE f.asset_id = l.asset_id "
+                                     "AND +f.person_id = ?)",
+                             0)))
+            return PK_ERR_USAGE;
+        snprintf(c->set_sql, sizeof c->set_sql, "l.asset_id IN (SELECT asset_id FROM face WHERE person_id = ?)");
+        bind_num(c, (double)person);
         return PK_OK;
     }
+    char sql[256];
+    if (!strcasecmp(key, "faces")) {
+        snprintf(sql, sizeof sql,
+                 "EXISTS (SELECT 1 FROM face_scan fs WHERE fs.asset_id = l.asset_id AND fs.producer_id = ? "
+                 "AND fs.faces %s ?)",
+                 op);
+        if (!(c = add_clause(ctx, q, sql, 0)))
+            return PK_ERR_USAGE;
+        snprintf(c->set_sql, sizeof c->set_sql,
+                 "l.asset_id IN (SELECT asset_id FROM face_scan WHERE producer_id = ? AND faces %s ?)", op);
+        bind_num(c, (double)producer);
+        bind_num(c, num);
+        return PK_OK;
+    }
+    int smiling = yes(v);
+    snprintf(sql, sizeof sql,
+             "%sEXISTS (SELECT 1 FROM face f WHERE f.asset_id = l.asset_id AND f.producer_id = ? "
+             "AND f.happy >= %.3f)",
+             smiling ? "" : "NOT ", PK_FACE_SMILING);
+    if (!(c = add_clause(ctx, q, sql, 0)))
+        return PK_ERR_USAGE;
+    if (smiling)
+        snprintf(c->set_sql, sizeof c->set_sql,
+                 "l.asset_id IN (SELECT asset_id FROM face WHERE producer_id = ? AND happy >= %.3f)",
+                 PK_FACE_SMILING);
+    bind_num(c, (double)producer);
+    return PK_OK;
+}
+
+static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char *key, const char *v)
+{
+    const char *op;
+    double num;
+    clause *c;
+    if (!strcasecmp(key, "type")) {
+        const char *t = !strcasecmp(v, "image") || !strcasecmp(v, "photos") ? "photo" : v;
+        if (strcasecmp(t, "photo") && strcasecmp(t, "video") && strcasecmp(t, "audio") &&
+            strcasecmp(t, "unreadable"))
+            return pk_fail(ctx, PK_ERR_USAGE, NULL, "type:%s: expected photo, video, audio or unreadable", v);
+        char lower[16];
+        snprintf(lower, sizeof lower, "%s", t);
+        for (char *p = lower; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        pk_status st = add_phrase(ctx, q, own(q, strdup(lower)), PK_FTS_TYPE, 0, 0);
+        if (st != PK_OK || !(c = add_clause(ctx, q, "a.type = ?", 1)))
+            return st != PK_OK ? st : PK_ERR_USAGE;
+        bind_str(c, lower);
+        return PK_OK;
+    }
+    if (!strcasecmp(key, "camera") || !strcasecmp(key, "lens")) {
+        q->text_only = 1;
+        return add_phrase(ctx, q, own(q, strdup(v)), !strcasecmp(key, "lens") ? PK_FTS_LENS : PK_FTS_CAMERA,
+                          1, 0);
+    }
+    if (!strcasecmp(key, "date"))
+        return parse_date(ctx, cat, q, v);
     if (!strcasecmp(key, "duration") || !strcasecmp(key, "width") || !strcasecmp(key, "height")) {
         if (parse_compare(v, &op, &num) != 0)
             return pk_fail(ctx, PK_ERR_USAGE, NULL, "%s:%s: expected a comparison such as %s", key, v,
                            !strcasecmp(key, "duration") ? "duration:>60s" : "width:>=3840");
-        snprintf(clause, sizeof clause, "a.%s %s ?", !strcasecmp(key, "duration") ? "duration"
-                                                     : !strcasecmp(key, "width")  ? "width"
-                                                                                  : "height",
+        char sql[64];
+        snprintf(sql, sizeof sql, "a.%s %s ?", !strcasecmp(key, "duration") ? "duration"
+                                               : !strcasecmp(key, "width")  ? "width"
+                                                                            : "height",
                  op);
-        add_clause(q, clause);
-        return bind_num(q, num) ? PK_ERR_USAGE : PK_OK;
-    }
-    if (!strcasecmp(key, "missing")) {
-        add_clause(q, yes(v) ? "l.missing = 1" : "l.missing = 0");
-        return PK_OK;
-    }
-    if (!strcasecmp(key, "person")) {
-        if (!*v)
-            return pk_fail(ctx, PK_ERR_USAGE, NULL, "person: expected a name or id (see: postkit people)");
-        add_clause(q, "l.asset_id IN (SELECT asset_id FROM face WHERE person_id = ?)");
-        if (bind_num(q, 0))
+        /* Exact, checked per candidate: the buckets below only narrow. */
+        if (!(c = add_clause(ctx, q, sql, 0)))
             return PK_ERR_USAGE;
-        if (!(q->owned[q->nbinds - 1] = strdup(v)))
-            return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        q->person_text[q->nbinds - 1] = q->owned[q->nbinds - 1];
-        return PK_OK;
+        bind_num(c, num);
+        return add_buckets(ctx, q, (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0])),
+                           op, num);
     }
-    if (!strcasecmp(key, "faces")) {
-        if (parse_compare(v, &op, &num) != 0 || num < 0)
-            return pk_fail(ctx, PK_ERR_USAGE, NULL, "faces:%s: expected a count or comparison such as faces:>=5",
-                           v);
-        snprintf(clause, sizeof clause,
-                 "l.asset_id IN (SELECT asset_id FROM face_scan WHERE producer_id = ? AND faces %s ?)", op);
-        add_clause(q, clause);
-        if (bind_num(q, -1))
-            return PK_ERR_USAGE;
-        q->producer_bind[q->nbinds - 1] = 1;
-        return bind_num(q, num) ? PK_ERR_USAGE : PK_OK;
-    }
-    if (!strcasecmp(key, "smiling")) {
-        char sql[160];
-        snprintf(sql, sizeof sql, "l.asset_id %sIN (SELECT asset_id FROM face WHERE producer_id = ? AND happy >= %.3f)",
-                 yes(v) ? "" : "NOT ", PK_FACE_SMILING);
-        add_clause(q, sql);
-        if (bind_num(q, -1))
-            return PK_ERR_USAGE;
-        q->producer_bind[q->nbinds - 1] = 1;
-        return PK_OK;
-    }
-    if (!strcasecmp(key, "dupe") || !strcasecmp(key, "dupes")) {
-        add_clause(q, yes(v) ? "l.asset_id IN (SELECT asset_id FROM location WHERE missing = 0 "
-                               "GROUP BY asset_id HAVING count(*) > 1)"
-                             : "l.asset_id NOT IN (SELECT asset_id FROM location WHERE missing = 0 "
-                               "GROUP BY asset_id HAVING count(*) > 1)");
-        return PK_OK;
-    }
+    if (!strcasecmp(key, "missing"))
+        return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
+    if (!strcasecmp(key, "person") || !strcasecmp(key, "faces") || !strcasecmp(key, "smiling"))
+        return parse_face_filter(ctx, cat, q, key, v);
+    if (!strcasecmp(key, "dupe") || !strcasecmp(key, "dupes"))
+        return add_clause(ctx, q,
+                          yes(v) ? "(SELECT count(*) FROM location d WHERE d.asset_id = l.asset_id "
+                                   "AND d.missing = 0) > 1"
+                                 : "(SELECT count(*) FROM location d WHERE d.asset_id = l.asset_id "
+                                   "AND d.missing = 0) <= 1",
+                          0)
+                   ? PK_OK
+                   : PK_ERR_USAGE;
     return pk_fail(ctx, PK_ERR_USAGE, NULL,
                    "unknown filter '%s:' (known: type, camera, lens, date, duration, width, height, "
                    "missing, dupe, person, faces, smiling)",
                    key);
 }
 
-static void free_query(query *q)
+static int is_filter_key(const char *s, size_t n)
 {
-    for (int i = 0; i < q->nbinds; i++)
-        free(q->owned[i]);
-    for (size_t i = 0; i < q->nwords; i++)
-        free(q->words[i]);
-    free(q->words);
+    static const char *const keys[] = {"type", "camera", "lens", "date", "duration", "width",
+                                       "height", "missing", "dupe", "dupes", "person",
+                                       "faces", "smiling"};
+    for (size_t i = 0; i < PK_ARRAY_LEN(keys); i++)
+        if (strlen(keys[i]) == n && !strncasecmp(s, keys[i], n))
+            return 1;
+    return 0;
 }
 
-/* Split the query into words and filters. Quotes group words: "new york". */
-static pk_status parse_query(pk_ctx *ctx, const char *text, query *q)
+/* Split the query into words and filters. Quotes group words into a phrase
+ * ("new york") or a filter's value (camera:"eos r5"). */
+static pk_status parse_query(pk_ctx *ctx, pk_catalog *cat, const char *text, query *q)
 {
     const char *p = text;
     while (*p) {
@@ -253,88 +479,57 @@ static pk_status parse_query(pk_ctx *ctx, const char *text, query *q)
             break;
         char token[1024];
         size_t n = 0;
-        int quoted = 0, had_quotes = 0;
+        int quoted = 0, was_quoted = 0;
+        ptrdiff_t colon = -1;
         while (*p && (quoted || !isspace((unsigned char)*p))) {
             if (*p == '"') {
                 quoted = !quoted;
-                had_quotes = 1;
+                was_quoted = 1;
                 p++;
                 continue;
             }
+            if (*p == ':' && colon < 0 && !was_quoted)
+                colon = (ptrdiff_t)n;
             if (n + 1 < sizeof token)
                 token[n++] = *p;
             p++;
         }
         token[n] = '\0';
-        char *colon = strchr(token, ':');
-        /* A filter's value may be quoted: person:"Ann Lee". */
-        if (colon && colon != token && !memchr(token, ' ', (size_t)(colon - token))) {
-            *colon = '\0';
-            pk_status st = parse_filter(ctx, q, token, colon + 1);
+        /* key:value, where key is a word before any quote: a filter when the
+         * key is known, an error when it looks like one (no space). */
+        if (colon > 0 && (is_filter_key(token, (size_t)colon) || !strchr(token, ' '))) {
+            token[colon] = '\0';
+            pk_status st = parse_filter(ctx, cat, q, token, token + colon + 1);
             if (st != PK_OK)
                 return st;
             continue;
         }
-        if (!had_quotes && !strcasecmp(token, "smiling")) {
-            q->smiling_word = 1;
-            continue;
+        /* The bare word "smiling" is the face tag once faces were looked
+         * for, an ordinary word before. */
+        int64_t producer;
+        if (!was_quoted && !strcasecmp(token, "smiling")) {
+            pk_status st = faces_producer(cat, q, &producer);
+            if (st == PK_OK && producer >= 0)
+                st = parse_filter(ctx, cat, q, "smiling", "yes");
+            if (st != PK_OK)
+                return st;
+            if (producer >= 0)
+                continue;
         }
-        /* A quoted phrase: its words each must occur. */
-        char *save = NULL;
-        for (char *w = strtok_r(token, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-            char **g = realloc(q->words, (q->nwords + 1) * sizeof *g);
-            if (!g || !(g[q->nwords] = strdup(w))) {
-                if (g)
-                    q->words = g;
-                return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-            }
-            q->words = g;
-            q->nwords++;
-        }
+        pk_status st = add_phrase(ctx, q, own(q, strdup(token)), PK_FTS_ANY, 1, 0);
+        if (st != PK_OK)
+            return st;
     }
     return PK_OK;
 }
 
-/* Complete the face filters now that the catalogue is open: the current
- * face producer, the people named, and the word "smiling" — the tag when
- * faces were looked for, otherwise a word like any other. */
-static pk_status resolve_faces(pk_catalog *cat, query *q)
-{
-    int64_t producer = -1;
-    pk_status st = pk_faces_current(cat, &producer);
-    if (st == PK_OK && q->smiling_word && producer >= 0)
-        st = parse_filter(cat->ctx, q, "smiling", "yes");
-    else if (st == PK_OK && q->smiling_word) {
-        char **g = realloc(q->words, (q->nwords + 1) * sizeof *g);
-        if (g)
-            q->words = g;
-        if (!g || !(g[q->nwords] = strdup("smiling")))
-            return pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        q->nwords++;
-    }
-    for (int i = 0; i < q->nbinds && st == PK_OK; i++) {
-        if (q->producer_bind[i])
-            q->nums[i] = (double)producer;
-        if (!q->person_text[i])
-            continue;
-        if (producer < 0)
-            return pk_fail(cat->ctx, PK_ERR_USAGE, cat->path,
-                           "person:%s: no faces in the catalogue yet: run `postkit faces --all` first",
-                           q->person_text[i]);
-        int64_t id = 0;
-        st = pk_person_find(cat, producer, q->person_text[i], &id);
-        q->nums[i] = (double)id;
-    }
-    if (st == PK_OK && q->nbinds == MAX_BINDS)
-        st = pk_fail(cat->ctx, PK_ERR_USAGE, NULL, "too many filters");
-    return st;
-}
+/* ---- running ------------------------------------------------------------- */
 
 static const char columns[] =
     "l.id, l.path, l.missing, l.size, a.id, a.type, a.format, a.width, a.height, a.duration, "
     "a.captured, a.camera_make, a.camera_model, a.lens, a.thumbnail, a.sha256";
 
-static json_t *hit_record(pk_stmt *s, int ranked)
+static json_t *hit_record(pk_stmt *s, const double *score)
 {
     json_t *r = json_object();
     json_object_set_new(r, "path", pk_json_string(pk_stmt_text(s, 1)));
@@ -359,9 +554,300 @@ static json_t *hit_record(pk_stmt *s, int ranked)
     json_object_set_new(r, "sha256", pk_json_string(pk_stmt_text(s, 15)));
     json_object_set_new(r, "location_id", json_integer(pk_stmt_int(s, 0)));
     json_object_set_new(r, "asset_id", json_integer(pk_stmt_int(s, 4)));
-    if (ranked)
-        json_object_set_new(r, "rank", json_real(pk_round(-pk_stmt_double(s, 16), 4)));
+    if (score)
+        json_object_set_new(r, "rank", json_real(pk_round(*score, 4)));
     return r;
+}
+
+/* The SQL conditions of the clauses (all, or only those full text does not
+ * express), each preceded by " AND ". */
+static void where_sql(const query *q, int all, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < q->nclauses; i++)
+        if (all || !q->clauses[i].in_text) {
+            const clause *c = &q->clauses[i];
+            int n = snprintf(out + len, size - len, " AND %s", all && c->set_sql[0] ? c->set_sql : c->sql);
+            if (n > 0 && (size_t)n < size - len)
+                len += (size_t)n;
+        }
+}
+
+/* Bind the clauses' parameters from `at`; returns the next free one. */
+static int bind_clauses(const query *q, int all, pk_stmt *s, int at)
+{
+    for (int i = 0; i < q->nclauses; i++) {
+        const clause *c = &q->clauses[i];
+        if (!all && c->in_text)
+            continue;
+        for (int b = 0; b < c->nbind; b++) {
+            if (c->is_num[b])
+                pk_stmt_bind_double(s, at++, c->num[b]);
+            else
+                pk_stmt_bind_text(s, at++, c->text[b]);
+        }
+    }
+    return at;
+}
+
+static int has_check(const query *q, int *asset)
+{
+    int any = 0;
+    *asset = 0;
+    for (int i = 0; i < q->nclauses; i++)
+        if (!q->clauses[i].in_text) {
+            any = 1;
+            *asset |= q->clauses[i].asset;
+        }
+    return any;
+}
+
+/* A statement yielding a row when location ?1 passes the filters full text
+ * does not express (NULL when there are none). */
+static pk_status prepare_check(pk_catalog *cat, const query *q, pk_stmt **out)
+{
+    *out = NULL;
+    int asset;
+    if (!has_check(q, &asset))
+        return PK_OK;
+    char where[4096], sql[4608];
+    where_sql(q, 0, where, sizeof where);
+    /* Filters on the location alone (missing:, dupe:) need no asset row. */
+    snprintf(sql, sizeof sql, "SELECT 1 FROM location l%s WHERE l.id = ?1%s",
+             asset ? " JOIN asset a ON a.id = l.asset_id" : "", where);
+    pk_status st = pk_db_prepare(cat->store, sql, out);
+    if (st == PK_OK)
+        bind_clauses(q, 0, *out, 2);
+    return st;
+}
+
+/* Emit the records of locations ids[0..n), in that order. */
+static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, const double *scores, size_t n)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?",
+             columns);
+    pk_stmt *s;
+    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    for (size_t i = 0; i < n && st == PK_OK; i++) {
+        pk_stmt_reset(s);
+        pk_stmt_bind_int(s, 1, ids[i]);
+        int r = pk_stmt_step(s);
+        if (r == 1)
+            pk_run_emit(run, hit_record(s, scores ? &scores[i] : NULL));
+        else if (r < 0)
+            st = PK_ERR_INTERNAL;
+    }
+    pk_stmt_free(s);
+    return st;
+}
+
+/* Words (and filters): ranked by full text. */
+static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m,
+                              size_t limit)
+{
+    pk_ctx *ctx = pk_run_ctx(run);
+    pk_fts_hit *hits = malloc(limit * sizeof *hits);
+    int64_t *ids = malloc(limit * sizeof *ids);
+    double *scores = malloc(limit * sizeof *scores);
+    pk_stmt *check = NULL;
+    size_t n = 0;
+    pk_status st = hits && ids && scores ? PK_OK : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st == PK_OK)
+        st = prepare_check(cat, q, &check);
+    pk_fts_stats stats;
+    if (st == PK_OK)
+        st = pk_db_fts_top(cat->store, m, check, limit, hits, &n, &stats);
+    if (st == PK_OK) {
+        pk_log(ctx, PK_LOG_DEBUG, "search: %lld matches, %lld scored, %lld checked, %lld kept, %s",
+               (long long)stats.matches, (long long)stats.scored, (long long)stats.checked,
+               (long long)stats.passed, stats.exact ? "exact" : "approximate within ties");
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = hits[i].id;
+            scores[i] = hits[i].score;
+        }
+        st = emit_hits(run, cat, ids, scores, n);
+    }
+    pk_stmt_free(check);
+    free(hits);
+    free(ids);
+    free(scores);
+    return st;
+}
+
+/* Filters alone, all expressible in SQL: newest captures first, from the
+ * tables' indexes. */
+static pk_status search_sql(pk_run *run, pk_catalog *cat, const query *q, size_t limit)
+{
+    char where[4096], sql[5120];
+    where_sql(q, 1, where, sizeof where);
+    snprintf(sql, sizeof sql,
+             "SELECT l.id FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
+             "ORDER BY a.captured DESC LIMIT ?",
+             where);
+    pk_stmt *s;
+    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    if (st != PK_OK)
+        return st;
+    int at = bind_clauses(q, 1, s, 1);
+    pk_stmt_bind_int(s, at, (int64_t)limit);
+    int64_t *ids = malloc(limit * sizeof *ids);
+    size_t n = 0;
+    int r = 0;
+    while (ids && n < limit && (r = pk_stmt_step(s)) == 1)
+        ids[n++] = pk_stmt_int(s, 0);
+    pk_stmt_free(s);
+    if (!ids)
+        st = pk_fail(pk_run_ctx(run), PK_ERR_INTERNAL, NULL, "out of memory");
+    else if (r < 0)
+        st = PK_ERR_INTERNAL;
+    if (st == PK_OK)
+        st = emit_hits(run, cat, ids, NULL, n);
+    free(ids);
+    return st;
+}
+
+/* ---- filters with camera: or lens: -------------------------------------- */
+
+typedef struct idset {
+    uint8_t *bits;
+    int64_t max;
+    int64_t *list;   /* the ids in order, while there are few */
+    size_t n, cap;
+    int oom;
+} idset;
+
+static int add_id(void *user, int64_t id)
+{
+    idset *s = user;
+    if (id < 0 || id > s->max)
+        return 0;
+    s->bits[id >> 3] |= (uint8_t)(1u << (id & 7));
+    if (s->list) {
+        if (s->n == s->cap) {
+            free(s->list); /* many: the bitmap alone will do */
+            s->list = NULL;
+        } else {
+            s->list[s->n] = id;
+        }
+    }
+    s->n++;
+    return 0;
+}
+
+typedef struct dated {
+    int64_t id;
+    const char *when; /* owned */
+} dated;
+
+static int newest_first(const void *a, const void *b)
+{
+    const dated *x = a, *y = b;
+    int c = strcmp(y->when ? y->when : "", x->when ? x->when : "");
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* Few full-text matches: read their capture times and sort. */
+static pk_status newest_of_few(pk_catalog *cat, const query *q, const idset *set, int64_t *ids, size_t limit,
+                               size_t *n)
+{
+    char where[4096], sql[4608];
+    where_sql(q, 0, where, sizeof where);
+    snprintf(sql, sizeof sql,
+             "SELECT a.captured FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?1%s", where);
+    pk_stmt *s;
+    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    if (st != PK_OK)
+        return st;
+    dated *d = calloc(set->n ? set->n : 1, sizeof *d);
+    size_t nd = 0;
+    for (size_t i = 0; d && i < set->n && st == PK_OK; i++) {
+        pk_stmt_reset(s);
+        bind_clauses(q, 0, s, 2);
+        pk_stmt_bind_int(s, 1, set->list[i]);
+        int r = pk_stmt_step(s);
+        if (r < 0)
+            st = PK_ERR_INTERNAL;
+        else if (r == 1) {
+            const char *w = pk_stmt_text(s, 0);
+            d[nd].id = set->list[i];
+            d[nd++].when = w ? strdup(w) : NULL;
+        }
+    }
+    pk_stmt_free(s);
+    if (!d)
+        return pk_fail(pk_db_ctx(cat->store), PK_ERR_INTERNAL, NULL, "out of memory");
+    qsort(d, nd, sizeof *d, newest_first);
+    *n = nd < limit ? nd : limit;
+    for (size_t i = 0; i < *n; i++)
+        ids[i] = d[i].id;
+    for (size_t i = 0; i < nd; i++)
+        free((char *)d[i].when);
+    free(d);
+    return st;
+}
+
+/* Many: walk all locations newest first, keep those in the set. */
+static pk_status newest_of_many(pk_catalog *cat, const query *q, const idset *set, int64_t *ids, size_t limit,
+                                size_t *n)
+{
+    char where[4096], sql[4608];
+    where_sql(q, 0, where, sizeof where);
+    snprintf(sql, sizeof sql,
+             "SELECT l.id FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
+             "ORDER BY a.captured DESC",
+             where);
+    pk_stmt *s;
+    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    if (st != PK_OK)
+        return st;
+    bind_clauses(q, 0, s, 1);
+    int r;
+    *n = 0;
+    while (*n < limit && (r = pk_stmt_step(s)) == 1) {
+        int64_t id = pk_stmt_int(s, 0);
+        if (id >= 0 && id <= set->max && (set->bits[id >> 3] >> (id & 7) & 1))
+            ids[(*n)++] = id;
+    }
+    if (r < 0)
+        st = PK_ERR_INTERNAL;
+    pk_stmt_free(s);
+    return st;
+}
+
+static pk_status search_text_filters(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m,
+                                     size_t limit)
+{
+    pk_ctx *ctx = pk_run_ctx(run);
+    int64_t max = 0;
+    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &max);
+    if (st != PK_OK)
+        return st;
+    /* Sorting the matches costs a lookup each; walking in capture order
+     * costs about (locations / matches) rows per result: whichever is less. */
+    idset set = {.max = max, .cap = 4096};
+    set.bits = calloc((size_t)(max >> 3) + 1, 1);
+    set.list = malloc(set.cap * sizeof *set.list);
+    int64_t *ids = malloc(limit * sizeof *ids);
+    if (!set.bits || !set.list || !ids)
+        st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st == PK_OK)
+        st = pk_db_fts_each(cat->store, m, add_id, &set, NULL);
+    size_t n = 0;
+    if (st == PK_OK && set.n) {
+        double few = (double)set.n, walk = (double)limit * (double)max / (double)set.n;
+        if (set.list && few <= walk)
+            st = newest_of_few(cat, q, &set, ids, limit, &n);
+        else
+            st = newest_of_many(cat, q, &set, ids, limit, &n);
+    }
+    if (st == PK_OK)
+        st = emit_hits(run, cat, ids, NULL, n);
+    free(set.bits);
+    free(set.list);
+    free(ids);
+    return st;
 }
 
 static pk_status search_run(pk_run *run)
@@ -380,68 +866,32 @@ static pk_status search_run(pk_run *run)
             strcat(text, " ");
         strcat(text, pk_run_input(run, i));
     }
-    query q = {0};
-    pk_status st = parse_query(ctx, text, &q);
-    free(text);
-    if (st == PK_OK && q.nbinds == MAX_BINDS)
-        st = pk_fail(ctx, PK_ERR_USAGE, NULL, "too many filters");
+    size_t limit = (size_t)pk_run_int(run, "limit");
+    query *q = calloc(1, sizeof *q);
     pk_catalog *cat = NULL;
+    pk_status st = q ? pk_catalog_open_for_run(run, 0, &cat) : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if (st == PK_OK)
-        st = pk_catalog_open_for_run(run, 0, &cat);
-    if (st == PK_OK)
-        st = resolve_faces(cat, &q);
-    char *match = NULL;
-    if (st == PK_OK && q.nwords) {
-        match = pk_db_fts_query(cat->store, (const char *const *)q.words, q.nwords);
-        if (!match) { /* nothing searchable in the words: no hit */
-            free_query(&q);
-            pk_catalog_close(cat);
-            return PK_OK;
-        }
-    }
-    char sql[8192];
-    if (match && !q.wlen) /* words only: FTS5 ranks and cuts by itself */
-        snprintf(sql, sizeof sql,
-                 "SELECT %s, h.rank FROM (%s ORDER BY rank LIMIT ?) h JOIN location l ON l.id = h.id "
-                 "JOIN asset a ON a.id = l.asset_id ORDER BY h.rank",
-                 columns, pk_db_fts_select(cat->store));
-    else if (match) /* "+ 0": rank only the rows the filters keep, not
-                       every match (FTS5 would sort them all itself) */
-        snprintf(sql, sizeof sql,
-                 "SELECT %s, h.rank FROM (%s) h JOIN location l ON l.id = h.id "
-                 "JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s ORDER BY h.rank + 0 LIMIT ?",
-                 columns, pk_db_fts_select(cat->store), q.where);
-    else if (st == PK_OK)
-        snprintf(sql, sizeof sql,
-                 "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
-                 "ORDER BY a.captured DESC LIMIT ?",
-                 columns, q.where);
-    pk_stmt *s = NULL;
-    if (st == PK_OK)
-        st = pk_db_prepare(cat->store, sql, &s);
+        st = parse_query(ctx, cat, text, q);
+    free(text);
+    pk_fts_match m = {0};
+    if (st == PK_OK && (q->nwords || q->text_only))
+        st = pk_db_fts_match(cat->store, q->phrases, q->nphrases, &m);
     if (st == PK_OK) {
-        int at = 1;
-        if (match)
-            pk_stmt_bind_text(s, at++, match);
-        if (match && !q.wlen)
-            pk_stmt_bind_int(s, at++, pk_run_int(run, "limit"));
-        for (int i = 0; i < q.nbinds; i++) {
-            if (q.is_num[i])
-                pk_stmt_bind_double(s, at++, q.nums[i]);
-            else
-                pk_stmt_bind_text(s, at++, q.binds[i]);
-        }
-        if (!match || q.wlen)
-            pk_stmt_bind_int(s, at, pk_run_int(run, "limit"));
-        int r;
-        while ((r = pk_stmt_step(s)) == 1)
-            pk_run_emit(run, hit_record(s, match != NULL));
-        if (r < 0)
-            st = PK_ERR_INTERNAL;
+        if (q->nwords && !m.nranked)
+            ; /* no searchable word: no hit */
+        else if (q->nwords)
+            st = search_words(run, cat, q, &m, limit);
+        else if (q->text_only && !m.text)
+            ; /* camera: or lens: without a letter or digit */
+        else if (q->text_only)
+            st = search_text_filters(run, cat, q, &m, limit);
+        else
+            st = search_sql(run, cat, q, limit);
     }
-    pk_stmt_free(s);
-    free(match);
-    free_query(&q);
+    free(m.text);
+    if (q)
+        free_query(q);
+    free(q);
     pk_catalog_close(cat);
     return st;
 }
@@ -478,8 +928,10 @@ const pk_op pk_op_search = {
     .summary = "Search the catalogue by words and filters",
     .description =
         "Words match file names, folder names and metadata (type, format, codec, camera, lens, "
-        "capture date, title, artist), word prefixes included, ranked by BM25 (a match in the file "
-        "name counts most). Filters: type:photo|video|audio, camera:TEXT, lens:TEXT, "
+        "capture date, title, artist), word prefixes included; \"quoted words\" must follow one "
+        "another. Ranked by BM25 (a match in the file name counts most). Filters: "
+        "type:photo|video|audio, camera:WORDS, lens:WORDS (words or word prefixes of the make and "
+        "model, of the lens), "
         "date:2024-06..2024-08 (YYYY[-MM[-DD]], either end open), duration:>60s, width:>=3840, "
         "height:<1080, missing:yes|no, dupe:yes|no (same content at another path), person:NAME "
         "(or id; see `postkit people`), faces:>=5 (faces found; files looked at by `postkit faces`), "

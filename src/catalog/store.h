@@ -71,21 +71,96 @@ pk_status pk_db_query_int(pk_db *s, const char *sql, int64_t dflt, int64_t *out)
 
 /* ---- engine-specific parts ---------------------------------------------- */
 
-/* Create the full-text index over locations: one row per location id with
- * the columns name, folders, meta. Part of a schema migration. */
+/* The full-text index: one row per location id. The columns a word is
+ * searched in; filters look in one column only. */
+enum pk_fts_column {
+    PK_FTS_ANY = -1,
+    PK_FTS_NAME,     /* file name */
+    PK_FTS_FOLDERS,  /* folder names of the path */
+    PK_FTS_META,     /* format, codec, title, artist, "4k uhd" */
+    PK_FTS_TYPE,     /* photo | video | audio | unreadable | other */
+    PK_FTS_CAMERA,   /* make and model */
+    PK_FTS_LENS,
+    PK_FTS_DATE,     /* capture day as three words: 2024 m202406 d20240615 */
+    PK_FTS_MEASURE,  /* width, height, duration as bucket words: w5 h4 t6 */
+    PK_FTS_COLUMNS
+};
+
+/* Create the full-text index (empty). Part of a schema migration. */
 pk_status pk_db_fts_create(pk_db *s);
-/* Replace the full-text row of location `id`. */
-pk_status pk_db_fts_set(pk_db *s, int64_t id, const char *name, const char *folders,
-                           const char *meta);
+/* Drop it (a migration that changes its columns drops and rebuilds it). */
+pk_status pk_db_fts_drop(pk_db *s);
+/* Replace the full-text row of location `id`; text[c] is column c (NULL is
+ * empty). Statements are prepared once per store. */
+pk_status pk_db_fts_set(pk_db *s, int64_t id, const char *const text[PK_FTS_COLUMNS]);
 pk_status pk_db_fts_delete(pk_db *s, int64_t id);
-/* A SELECT yielding (id, rank) for the full-text query bound at its one
- * parameter; lower rank is better; "ORDER BY rank LIMIT n" may follow.
- * Static text. */
-const char *pk_db_fts_select(const pk_db *s);
-/* Translate words the user typed into the engine's query syntax: every word
- * must occur, as a word or a word prefix. Returns a new allocation or NULL
- * when no searchable word is left. */
-char *pk_db_fts_query(const pk_db *s, const char *const *words, size_t n);
+
+/* One phrase of a full-text query: its words (as typed: the engine splits
+ * and folds them as it did the indexed text) must occur one after another
+ * in `column` (PK_FTS_ANY: any column), the last one as a word or a word
+ * prefix when `prefix`. Consecutive phrases with `or_next` set form one
+ * alternative ("2024 or 2025"); the groups must all match. Phrases searched
+ * in one column are filters: they decide what matches, never the rank. */
+typedef struct pk_fts_phrase {
+    const char *text;
+    int column;
+    int prefix;
+    int or_next;
+} pk_fts_phrase;
+
+/* A query in the engine's syntax, made by pk_db_fts_match. */
+typedef struct pk_fts_match {
+    char *text;        /* NULL when no phrase holds a searchable word */
+    int nfilter;       /* the query's leading phrases, which filter only */
+    int nranked;       /* the phrases after them: the words that rank */
+    int dropped_words; /* PK_FTS_ANY phrases without a searchable word */
+} pk_fts_match;
+
+/* Build the query for phrases ph[0..n). A phrase with no letter or digit is
+ * left out (typed punctuation is text, never query syntax). The caller
+ * frees out->text. Errors: PK_ERR_INTERNAL (memory, engine). */
+pk_status pk_db_fts_match(pk_db *s, const pk_fts_phrase *ph, size_t n, pk_fts_match *out);
+
+/* One result of pk_db_fts_top: a location id and its BM25 score (higher is
+ * better). */
+typedef struct pk_fts_hit {
+    int64_t id;
+    double score;
+} pk_fts_hit;
+
+/* What pk_db_fts_top did, for benchmarks and the total shown to users. */
+typedef struct pk_fts_stats {
+    int64_t matches;   /* rows the full-text query matched */
+    int64_t scored;    /* rows whose exact score was computed */
+    int64_t checked;   /* rows `check` was run for */
+    int64_t passed;    /* ... and kept */
+    int exact;         /* 1: the hits are the exact BM25 top `limit` */
+} pk_fts_stats;
+
+/* The best `limit` matches of `m` by BM25 (file name weighing 10, folder
+ * names 4, the rest 1), best first, in hits[0..*n). `check`, when not NULL,
+ * is a prepared statement whose parameter 1 takes a location id and that
+ * yields a row when the location passes the filters full text cannot
+ * express; it runs only for rows that could still enter the results.
+ *
+ * The cost is a cheap pass over every match plus an exact score (and a
+ * check) for the few rows that can still enter: rows are read in id order;
+ * a row whose score bound (BM25 with the shortest document length its
+ * matches allow) cannot beat the current `limit`-th best exact score, or is
+ * not above the lowest of the best 64 + `limit` bounds seen so far, is
+ * skipped. The first test never changes the result; the second bounds the
+ * work when thousands of rows match alike (a folder name): among rows of
+ * equal bound, the first 64 + `limit` in id order are ranked exactly, so
+ * the shortest-document order inside such a class is approximate. An idf
+ * of a word hitting more than 4096 rows is estimated from where its 4096th
+ * hit lies. stats may be NULL. */
+pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t limit,
+                        pk_fts_hit *hits, size_t *n, pk_fts_stats *stats);
+
+/* Call fn(user, id) for every location matching `m`, in id order; a non-zero
+ * return stops. *count (may be NULL) gets how many were passed. */
+pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, int64_t id),
+                         void *user, int64_t *count);
 
 /* Privacy: after pk_db_erase_begin, content this connection deletes or
  * overwrites is zeroed on disk, leaving no trace in free pages;

@@ -7,7 +7,7 @@
  * mode a crash can lose the last transactions but never corrupts the file),
  * FTS5 for full text with BM25 ranking.
  */
-#include "catalog/store.h"
+#include "catalog/store_sqlite.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,25 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 /* Long enough for another process's write transaction (a batch of files)
  * and a WAL checkpoint; a reader hits it only while a crashed writer's WAL
  * is being recovered. */
 enum { BUSY_TIMEOUT_MS = 30000 };
 
-struct pk_db {
-    pk_ctx *ctx;
-    sqlite3 *db;
-    char *path;
-};
-
-struct pk_stmt {
-    pk_db *store;
-    sqlite3_stmt *st;
-};
-
-static pk_status db_fail(pk_db *s, const char *what)
+pk_status pk_sqlite_fail(pk_db *s, const char *what)
 {
     int code = sqlite3_extended_errcode(s->db);
     pk_status st = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB ? PK_ERR_INPUT
@@ -97,7 +84,7 @@ pk_status pk_db_open(pk_ctx *ctx, const char *path, unsigned flags, pk_db **out)
     if (flags & PK_DB_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
-        pk_status st = s->db ? db_fail(s, "cannot open")
+        pk_status st = s->db ? pk_sqlite_fail(s, "cannot open")
                              : pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
         pk_db_close(s);
         return st;
@@ -113,6 +100,8 @@ pk_status pk_db_open(pk_ctx *ctx, const char *path, unsigned flags, pk_db **out)
                                 "PRAGMA synchronous=NORMAL;"
                                 "PRAGMA temp_store=MEMORY;";
     pk_status st = pk_db_exec(s, setup);
+    if (st == PK_OK)
+        st = pk_fts5_attach(s);
     if (st == PK_OK) {
         pk_stmt *q;
         st = pk_db_prepare(s, "PRAGMA journal_mode", &q);
@@ -140,6 +129,7 @@ void pk_db_close(pk_db *s)
 {
     if (!s)
         return;
+    pk_fts5_detach(s);
     if (s->db)
         sqlite3_close_v2(s->db);
     free(s->path);
@@ -153,7 +143,7 @@ pk_status pk_db_exec(pk_db *s, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        pk_status st = db_fail(s, err ? err : "statement failed");
+        pk_status st = pk_sqlite_fail(s, err ? err : "statement failed");
         sqlite3_free(err);
         return st;
     }
@@ -184,7 +174,7 @@ pk_status pk_db_prepare(pk_db *s, const char *sql, pk_stmt **out)
     st->store = s;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL) != SQLITE_OK) {
         free(st);
-        return db_fail(s, "cannot prepare a query");
+        return pk_sqlite_fail(s, "cannot prepare a query");
     }
     *out = st;
     return PK_OK;
@@ -238,7 +228,7 @@ int pk_stmt_step(pk_stmt *st)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    db_fail(st->store, "query failed");
+    pk_sqlite_fail(st->store, "query failed");
     sqlite3_reset(st->st);
     return -1;
 }
@@ -273,95 +263,6 @@ pk_status pk_db_query_int(pk_db *s, const char *sql, int64_t dflt, int64_t *out)
     *out = r == 1 && !pk_stmt_is_null(q, 0) ? pk_stmt_int(q, 0) : dflt;
     pk_stmt_free(q);
     return r < 0 ? PK_ERR_INTERNAL : PK_OK;
-}
-
-/* ---- full text: FTS5 --------------------------------------------------- */
-
-pk_status pk_db_fts_create(pk_db *s)
-{
-    /* unicode61 splits "IMG_0042.CR2" into img / 0042 / cr2 and folds
-     * accents, so "reykjavik" finds "Reykjavík". */
-    /* The rank column is BM25 with a match in the file name weighing
-     * most, then in folder names; stored in the table's configuration so
-     * "ORDER BY rank LIMIT n" stays inside FTS5's fast path. */
-    return pk_db_exec(s, "CREATE VIRTUAL TABLE location_fts USING fts5("
-                            "name, folders, meta, "
-                            "tokenize = 'unicode61 remove_diacritics 2');"
-                            "INSERT INTO location_fts(location_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)')");
-}
-
-pk_status pk_db_fts_delete(pk_db *s, int64_t id)
-{
-    pk_stmt *q;
-    pk_status st = pk_db_prepare(s, "DELETE FROM location_fts WHERE rowid = ?", &q);
-    if (st != PK_OK)
-        return st;
-    pk_stmt_bind_int(q, 1, id);
-    st = pk_stmt_step(q) < 0 ? PK_ERR_INTERNAL : PK_OK;
-    pk_stmt_free(q);
-    return st;
-}
-
-pk_status pk_db_fts_set(pk_db *s, int64_t id, const char *name, const char *folders,
-                           const char *meta)
-{
-    pk_status st = pk_db_fts_delete(s, id);
-    pk_stmt *q;
-    if (st == PK_OK)
-        st = pk_db_prepare(s, "INSERT INTO location_fts(rowid, name, folders, meta) VALUES (?,?,?,?)", &q);
-    if (st != PK_OK)
-        return st;
-    pk_stmt_bind_int(q, 1, id);
-    pk_stmt_bind_text(q, 2, name);
-    pk_stmt_bind_text(q, 3, folders);
-    pk_stmt_bind_text(q, 4, meta);
-    st = pk_stmt_step(q) < 0 ? PK_ERR_INTERNAL : PK_OK;
-    pk_stmt_free(q);
-    return st;
-}
-
-const char *pk_db_fts_select(const pk_db *s)
-{
-    (void)s;
-    return "SELECT rowid AS id, rank FROM location_fts WHERE location_fts MATCH ?";
-}
-
-char *pk_db_fts_query(const pk_db *s, const char *const *words, size_t n)
-{
-    (void)s;
-    /* Each word becomes a quoted prefix term, so FTS5 operators and quotes
-     * typed by the user are plain text, never syntax. */
-    size_t cap = 1;
-    for (size_t i = 0; i < n; i++)
-        cap += 2 * strlen(words[i]) + 8;
-    char *q = malloc(cap);
-    if (!q)
-        return NULL;
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* A word with no letter or digit (a lone "-") matches nothing. */
-        int useful = 0;
-        for (const unsigned char *p = (const unsigned char *)words[i]; *p; p++)
-            useful |= *p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z');
-        if (!useful)
-            continue;
-        if (len)
-            q[len++] = ' ';
-        q[len++] = '"';
-        for (const char *p = words[i]; *p; p++) {
-            if (*p == '"')
-                q[len++] = '"';
-            q[len++] = *p;
-        }
-        q[len++] = '"';
-        q[len++] = '*';
-    }
-    q[len] = '\0';
-    if (!len) {
-        free(q);
-        return NULL;
-    }
-    return q;
 }
 
 pk_status pk_db_is_empty(pk_db *s, int *empty)

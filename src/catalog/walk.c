@@ -142,14 +142,10 @@ typedef struct stack {
 
 static int push(stack *s, char *dir)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **d = realloc(s->dirs, cap * sizeof *d);
-        if (!d)
-            return -1;
-        s->dirs = d;
-        s->cap = cap;
-    }
+    char **d = pk_grow(s->dirs, &s->cap, s->n, sizeof *d, 64);
+    if (!d)
+        return -1;
+    s->dirs = d;
     s->dirs[s->n++] = dir;
     return 0;
 }

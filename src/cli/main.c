@@ -47,6 +47,7 @@ typedef struct sink_state {
     int json;
     int quiet;
     size_t records;
+    int last_was_block; /* the previous human record spanned several lines */
     char last_error[1024];
 } sink_state;
 
@@ -75,12 +76,28 @@ static void on_record(void *user, const pk_op *op, json_t *record)
         json_item(s, record);
         return;
     }
-    if (s->records++ && op->print_human)
-        fputc('\n', stdout);
+    /* Rendered into memory first so that a blank line separates only
+    ** multi-line records: one-line results (search hits, thumbnails) stay a
+    ** compact list that grep and head can use. */
+    char *text = NULL;
+    size_t length = 0;
+    FILE *buffer = open_memstream(&text, &length);
+    if (!buffer)
+        return;
     if (op->print_human)
-        op->print_human(record, stdout);
+        op->print_human(record, buffer);
     else
-        cli_render_generic(record, stdout);
+        cli_render_generic(record, buffer);
+    fclose(buffer);
+    size_t lines = 0;
+    for (size_t i = 0; i < length; i++)
+        lines += text[i] == '\n';
+    int is_block = lines > 1;
+    if (s->records++ && op->print_human && (is_block || s->last_was_block))
+        fputc('\n', stdout);
+    s->last_was_block = is_block;
+    fwrite(text, 1, length, stdout);
+    free(text);
     fflush(stdout);
 }
 

@@ -21,17 +21,34 @@ static void to_hex(const unsigned char *digest, unsigned len, char *hex)
     hex[2 * len] = '\0';
 }
 
-pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65])
+/* The OpenSSL digest called algorithm ("sha1", "sha256", "sha512"), or NULL. */
+static const EVP_MD *digest_by_name(const char *algorithm)
 {
+    if (strcmp(algorithm, "sha1") == 0)
+        return EVP_sha1();
+    if (strcmp(algorithm, "sha256") == 0)
+        return EVP_sha256();
+    if (strcmp(algorithm, "sha512") == 0)
+        return EVP_sha512();
+    return NULL;
+}
+
+pk_status pk_file_digest_raw(pk_ctx *ctx, const char *path, const char *algorithm,
+                             unsigned char digest[PK_DIGEST_MAX], unsigned *len)
+{
+    const EVP_MD *kind = digest_by_name(algorithm);
+    if (!kind)
+        return pk_fail(ctx, PK_ERR_USAGE, path, "unknown checksum algorithm '%s' (sha1, sha256, sha512)",
+                       algorithm);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return pk_fail(ctx, PK_ERR_INPUT, path, "cannot open: %s", strerror(errno));
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+    if (!md || EVP_DigestInit_ex(md, kind, NULL) != 1) {
         EVP_MD_CTX_free(md);
         close(fd);
-        return pk_fail(ctx, PK_ERR_INTERNAL, path, "SHA-256 is unavailable");
+        return pk_fail(ctx, PK_ERR_INTERNAL, path, "%s is unavailable", algorithm);
     }
     enum { CHUNK = 1 << 20 };
     static _Thread_local unsigned char buf[CHUNK];
@@ -53,10 +70,16 @@ pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65])
         }
     }
     close(fd);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(md, digest, &len);
+    EVP_DigestFinal_ex(md, digest, len);
     EVP_MD_CTX_free(md);
+    return st;
+}
+
+pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65])
+{
+    unsigned char digest[PK_DIGEST_MAX];
+    unsigned len = 0;
+    pk_status st = pk_file_digest_raw(ctx, path, "sha256", digest, &len);
     if (st == PK_OK)
         to_hex(digest, len, hex);
     return st;

@@ -16,6 +16,13 @@
 
 #define PK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Room for one more element in a growable array of elements of elem bytes
+ * that holds n of *cap: returns v itself when there is room, else v
+ * reallocated to twice the capacity (first elements when empty) with *cap
+ * updated. NULL when out of memory, with v and *cap untouched (v still
+ * owned by the caller). */
+void *pk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* ctx.c */
 pk_status pk_vfail(pk_ctx *ctx, pk_status status, const char *path, const char *fmt, va_list ap);
 void pk_ctx_clear_error(pk_ctx *ctx);
@@ -50,6 +57,13 @@ pk_status pk_check_input_file(pk_ctx *ctx, const char *path, struct stat *st_out
 
 /* hash.c: SHA-256 of a whole file, streamed; hex is 65 bytes. */
 pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65]);
+
+/* The raw digest of a whole file, streamed, by algorithm "sha1", "sha256" or
+ * "sha512" (PK_ERR_USAGE for another name); *len receives its length in
+ * bytes. Stops with PK_ERR_INTERRUPTED on Ctrl-C. */
+enum { PK_DIGEST_MAX = 64 };
+pk_status pk_file_digest_raw(pk_ctx *ctx, const char *path, const char *algorithm,
+                             unsigned char digest[PK_DIGEST_MAX], unsigned *len);
 
 /* time.c */
 void pk_iso8601_now(char buf[32]);

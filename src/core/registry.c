@@ -12,6 +12,7 @@ extern const pk_op pk_op_loudness;
 extern const pk_op pk_op_normalize;
 extern const pk_op pk_op_audio_match;
 extern const pk_op pk_op_declip;
+extern const pk_op pk_op_qc;
 extern const pk_op pk_op_extract_audio;
 extern const pk_op pk_op_provenance;
 extern const pk_op pk_op_index;
@@ -37,6 +38,7 @@ static const pk_op *const registry[] = {
     &pk_op_normalize,
     &pk_op_audio_match,
     &pk_op_declip,
+    &pk_op_qc,
     &pk_op_extract_audio,
     &pk_op_provenance,
     &pk_op_index,

@@ -95,3 +95,16 @@ double pk_round(double value, int digits)
     double scale = pow(10.0, digits);
     return round(value * scale) / scale;
 }
+
+void *pk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t grown = *cap ? *cap * 2 : first;
+    if (grown > SIZE_MAX / elem)
+        return NULL;
+    void *g = realloc(v, grown * elem);
+    if (g)
+        *cap = grown;
+    return g;
+}

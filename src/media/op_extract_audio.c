@@ -16,38 +16,6 @@
 
 #include <postkit/media.h>
 
-/* Container tags that describe the old file's technique, not its content;
- * they would be false in the new one. */
-static int technical_tag(const char *key)
-{
-    static const char *const keys[] = {"encoder", "major_brand", "minor_version", "compatible_brands",
-                                       "handler_name", "vendor_id", "creation_time", "encoded_by"};
-    for (size_t i = 0; i < PK_ARRAY_LEN(keys); i++)
-        if (strcasecmp(key, keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* The source's tags minus the technical ones, in a new array of borrowed
- * strings (free only the array). */
-static const char **content_tags(const char *const *tags)
-{
-    size_t n = 0;
-    while (tags[n])
-        n++;
-    const char **out = calloc(n + 1, sizeof *out);
-    if (!out)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        if (technical_tag(tags[i]))
-            continue;
-        out[j++] = tags[i];
-        out[j++] = tags[i + 1];
-    }
-    return out;
-}
-
 static const char *extension(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -125,7 +93,7 @@ static pk_status extract_run(pk_run *run)
         goto done;
     if ((st = pk_output_open(run, out_path, &out)) != PK_OK)
         goto done;
-    if (!(tags = content_tags(pk_source_tags(src)))) {
+    if (!(tags = pk_source_content_tags(src))) {
         st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
         goto done;
     }

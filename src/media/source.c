@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <postkit/media.h>
 
@@ -853,4 +854,35 @@ pk_status pk_frame_rgb24(pk_source *s, const uint8_t **pixels, int *stride)
     if (!s->current)
         return pk_fail(s->ctx, PK_ERR_USAGE, s->path, "the current item is not a video frame");
     return pk_frame_views_rgb24(s->ctx, s->path, s->views, s->current, pixels, stride);
+}
+
+/* Container tags that describe the old file's technique, not its content;
+ * they would be false in the new one. */
+static int technical_tag(const char *key)
+{
+    static const char *const keys[] = {"encoder", "major_brand", "minor_version", "compatible_brands",
+                                       "handler_name", "vendor_id", "creation_time", "encoded_by"};
+    for (size_t i = 0; i < PK_ARRAY_LEN(keys); i++)
+        if (strcasecmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+const char **pk_source_content_tags(const pk_source *src)
+{
+    const char *const *tags = pk_source_tags(src);
+    size_t n = 0;
+    while (tags[n])
+        n++;
+    const char **out = calloc(n + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (technical_tag(tags[i]))
+            continue;
+        out[j++] = tags[i];
+        out[j++] = tags[i + 1];
+    }
+    return out;
 }

@@ -27,49 +27,11 @@ static const EVP_MD *digest_by_name(const char *algorithm)
     return NULL;
 }
 
-/* Raw digest of a file; *len receives its length. */
-static pk_status file_digest_raw(pk_ctx *ctx, const char *path, const EVP_MD *md,
-                                 unsigned char digest[EVP_MAX_MD_SIZE], unsigned *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return pk_fail(ctx, PK_ERR_INPUT, path, "cannot open: %s", strerror(errno));
-    EVP_MD_CTX *mdc = EVP_MD_CTX_new();
-    if (!mdc || EVP_DigestInit_ex(mdc, md, NULL) != 1) {
-        EVP_MD_CTX_free(mdc);
-        close(fd);
-        return pk_fail(ctx, PK_ERR_INTERNAL, path, "digest unavailable");
-    }
-    enum { CHUNK = 1 << 16 };
-    unsigned char buf[CHUNK];
-    pk_status st = PK_OK;
-    for (;;) {
-        ssize_t n = read(fd, buf, CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            st = pk_fail(ctx, PK_ERR_INPUT, path, "read error: %s", strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(mdc, buf, (size_t)n);
-    }
-    close(fd);
-    EVP_DigestFinal_ex(mdc, digest, len);
-    EVP_MD_CTX_free(mdc);
-    return st;
-}
-
 pk_status pk_file_digest(pk_ctx *ctx, const char *path, const char *algorithm, char *hex)
 {
-    const EVP_MD *md = digest_by_name(algorithm);
-    if (!md)
-        return pk_fail(ctx, PK_ERR_USAGE, path, "unknown checksum algorithm '%s' (sha1, sha256, sha512)",
-                       algorithm);
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned char digest[PK_DIGEST_MAX];
     unsigned len = 0;
-    pk_status st = file_digest_raw(ctx, path, md, digest, &len);
+    pk_status st = pk_file_digest_raw(ctx, path, algorithm, digest, &len);
     if (st != PK_OK)
         return st;
     for (unsigned i = 0; i < len; i++)
@@ -79,9 +41,9 @@ pk_status pk_file_digest(pk_ctx *ctx, const char *path, const char *algorithm, c
 
 pk_status pk_file_integrity(pk_ctx *ctx, const char *path, char *out, size_t size)
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned char digest[PK_DIGEST_MAX];
     unsigned len = 0;
-    pk_status st = file_digest_raw(ctx, path, EVP_sha512(), digest, &len);
+    pk_status st = pk_file_digest_raw(ctx, path, "sha512", digest, &len);
     if (st != PK_OK)
         return st;
     unsigned char b64[4 * EVP_MAX_MD_SIZE / 3 + 4];
