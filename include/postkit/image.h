@@ -88,6 +88,13 @@ typedef struct pk_image_options {
      * when it is big enough, RAW half-size demosaicing), then a Lanczos
      * resize (alpha premultiplied) gives the exact size. */
     int max_size;
+    /* 1: speed before sharpness, for analysis (face detection) rather than
+     * display. Decoding shrinks as far as the format allows while the
+     * longest side stays at least max_size (JPEG DCT scaling by up to 8),
+     * and that size is delivered as is: the longest side ends between
+     * max_size and twice it. A format without shrink-on-load that is
+     * larger than that is resized (bilinear) to max_size. */
+    int draft;
     /* 0 (default): turn the pixels upright by the EXIF orientation (or the
      * RAW file's flip) and set the orientation to 1, so nothing downstream
      * rotates twice. 1: pixels as stored; the "orientation" metadata tells

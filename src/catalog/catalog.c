@@ -134,6 +134,31 @@ pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *ver
     return r == 1 ? PK_OK : pk_fail(cat->ctx, PK_ERR_INTERNAL, cat->path, "cannot record producer %s", name);
 }
 
+pk_status pk_catalog_model_producer(pk_catalog *cat, const char *name, const char *version,
+                                    const char *params, const char *model_id,
+                                    const char *model_sha256, int64_t *id)
+{
+    pk_stmt *q;
+    pk_status st = pk_db_prepare(cat->store,
+                                 "INSERT INTO producer(name, version, params, model_id, model_sha256) "
+                                 "VALUES (?,?,?,?,?) "
+                                 "ON CONFLICT (name, version, params, model_id, model_sha256) "
+                                 "DO UPDATE SET name = excluded.name RETURNING id",
+                                 &q);
+    if (st != PK_OK)
+        return st;
+    pk_stmt_bind_text(q, 1, name);
+    pk_stmt_bind_text(q, 2, version);
+    pk_stmt_bind_text(q, 3, params);
+    pk_stmt_bind_text(q, 4, model_id);
+    pk_stmt_bind_text(q, 5, model_sha256);
+    int r = pk_stmt_step(q);
+    if (r == 1)
+        *id = pk_stmt_int(q, 0);
+    pk_stmt_free(q);
+    return r == 1 ? PK_OK : pk_fail(cat->ctx, PK_ERR_INTERNAL, cat->path, "cannot record producer %s", name);
+}
+
 pk_status pk_catalog_find_producer(pk_catalog *cat, const char *name, const char *version,
                                    const char *params, int64_t *id)
 {

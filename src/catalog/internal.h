@@ -43,6 +43,11 @@ int pk_mkdirs_for(const char *path);
  * write transaction or with none open. */
 pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *version,
                               const char *params, int64_t *id);
+/* The same for a producer that runs models: model_id names them (several
+ * joined by ','), model_sha256 their SHA-256s in the same order. */
+pk_status pk_catalog_model_producer(pk_catalog *cat, const char *name, const char *version,
+                                    const char *params, const char *model_id,
+                                    const char *model_sha256, int64_t *id);
 /* The same, for readers: never writes; *id = -1 when that producer has
  * never run (so nothing carries its results). */
 pk_status pk_catalog_find_producer(pk_catalog *cat, const char *name, const char *version,

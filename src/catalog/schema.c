@@ -23,9 +23,19 @@
  *                              with type, camera, lens and capture date in
  *                              columns of their own so filters on them are
  *                              full-text terms (see store.h)
+ *   face_scan                  (asset, producer): the face producer looked at
+ *                              this content (and found `faces`, maybe none)
+ *   face                       one per face found: asset, producer, video time,
+ *                              box, landmarks, quality, expression, embedding
+ *                              (float32; NULL once forgotten), person
+ *   person                     a group of faces of one producer (one
+ *                              embedding space): name, sum of its faces'
+ *                              embeddings and their count (for incremental
+ *                              average-linkage clustering), cover face
  * Versions: 1 core tables, 2 producers and fingerprints, 3 full text,
  * 4 indexes for filter-only searches, 5 full text with filter columns
- * (rebuilt from the tables), copies of an asset found from the index.
+ * (rebuilt from the tables), copies of an asset found from the index,
+ * 6 faces and people.
  */
 #include "catalog/internal.h"
 
@@ -100,6 +110,48 @@ static const char v4_sql[] =
     "CREATE INDEX asset_type_captured ON asset(type, captured);"
     "CREATE INDEX location_missing ON location(missing, asset_id);";
 
+/* Version 6, faces and people (named like fts_filters_sql, for the same
+ * reason). A face's person is set by clustering, or by the user
+ * (`people split`, `merge`): `assigned` tells which ("auto" | "user"), so
+ * clustering never moves a face the user placed. */
+static const char faces_sql[] =
+    "CREATE TABLE face_scan ("
+    "  asset_id INTEGER NOT NULL REFERENCES asset(id),"
+    "  producer_id INTEGER NOT NULL REFERENCES producer(id),"
+    "  faces INTEGER NOT NULL,"
+    "  width INTEGER, height INTEGER,"   /* of the picture as analysed */
+    "  scanned_at TEXT NOT NULL,"
+    "  PRIMARY KEY (asset_id, producer_id));"
+    "CREATE INDEX face_scan_producer ON face_scan(producer_id);"
+    "CREATE TABLE person ("
+    "  id INTEGER PRIMARY KEY,"
+    "  producer_id INTEGER NOT NULL REFERENCES producer(id),"
+    "  name TEXT,"
+    "  faces INTEGER NOT NULL DEFAULT 0,"
+    "  embedding_sum BLOB,"
+    "  cover_face_id INTEGER,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX person_name ON person(name);"
+    "CREATE INDEX person_producer ON person(producer_id);"
+    "CREATE TABLE face ("
+    "  id INTEGER PRIMARY KEY,"
+    "  asset_id INTEGER NOT NULL REFERENCES asset(id),"
+    "  producer_id INTEGER NOT NULL REFERENCES producer(id),"
+    "  time REAL,"                       /* video: seconds; NULL for a photo */
+    "  x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,"
+    "  landmarks TEXT NOT NULL,"         /* JSON [[x, y] x 6], fractions */
+    "  score REAL NOT NULL, size REAL NOT NULL, sharpness REAL NOT NULL,"
+    "  usable INTEGER NOT NULL,"
+    "  expression TEXT, happy REAL, expressions TEXT,"
+    "  embedding BLOB,"
+    "  person_id INTEGER REFERENCES person(id),"
+    "  assigned TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX face_asset ON face(asset_id, producer_id);"
+    "CREATE INDEX face_person ON face(person_id);"
+    "CREATE INDEX face_pending ON face(producer_id, person_id, usable);"
+    "CREATE INDEX face_happy ON face(happy);";
+
 static pk_status v3_fts(pk_db *s)
 {
     return pk_db_fts_create(s);
@@ -167,6 +219,7 @@ static const migration migrations[] = {
     {NULL, v3_fts},
     {v4_sql, NULL},
     {fts_filters_sql, fts_filters_rebuild},
+    {faces_sql, NULL},
 };
 
 int pk_schema_current(void)

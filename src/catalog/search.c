@@ -13,17 +13,22 @@
  *   width:>=3840  height:<1080
  *   missing:yes|no             files whose drive is gone / present
  *   dupe:yes|no                content present at more than one path
+ *   person:NAME  person:ID     photos and videos where that person is seen
+ *   faces:>=5  faces:0         number of faces found (looked-at files only)
+ *   smiling  smiling:no        a face whose "happy" is at least PK_FACE_SMILING
+ * Faces count only from the catalogue's current face models. The bare
+ * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
  *
  * How it stays fast on a large catalogue (see store.h, pk_db_fts_top): the
  * words and the filters on type, camera, lens and date are one full-text
  * query, so the index narrows them all at once; the other filters (numbers,
- * missing, dupe) are checked, one location at a time, only for the rows that
- * could still make the results; the records are read for the final hits
- * only. Filters alone go to the tables' indexes (ordered by capture time),
+ * missing, dupe, and the face filters person, faces, smiling) are checked,
+ * one location at a time, only for the rows that could still make the
+ * results; the records are read for the final hits only. Filters alone go to the tables' indexes (ordered by capture time),
  * or, with camera: or lens:, to the full text and then to capture order.
  */
-#include "catalog/internal.h"
+#include "catalog/people.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -34,9 +39,13 @@
 enum { MAX_CLAUSES = 32, MAX_PHRASES = 512, MAX_DATE_WORDS = 200 };
 
 /* A filter as SQL over `l` (location) and `a` (asset), with up to two
- * parameters. */
+ * parameters. `set_sql`, when not empty, says the same with the same
+ * parameters in a form that lets the tables' indexes find the rows (used
+ * for searches by filters alone); `sql` is the form cheap to check for one
+ * location at a time. */
 typedef struct clause {
     char sql[256];
+    char set_sql[256];
     int nbind;
     int is_num[2];
     double num[2];
@@ -54,6 +63,8 @@ typedef struct query {
     int nclauses;
     char **owned;       /* texts the phrases point to */
     size_t nowned;
+    int64_t faces_producer; /* the current face producer, -1 none */
+    int faces_known;        /* faces_producer was read */
 } query;
 
 static const char *own(query *q, char *s)
@@ -309,6 +320,80 @@ static pk_status add_buckets(pk_ctx *ctx, query *q, char kind, const char *op, d
     return st;
 }
 
+/* The catalogue's current face producer (-1 when `postkit faces` never
+ * ran), read once per query and only by queries that ask about faces. */
+static pk_status faces_producer(pk_catalog *cat, query *q, int64_t *id)
+{
+    pk_status st = PK_OK;
+    if (!q->faces_known)
+        st = pk_faces_current(cat, &q->faces_producer);
+    q->faces_known = st == PK_OK;
+    *id = q->faces_producer;
+    return st;
+}
+
+/* person:NAME|ID, faces:COMPARISON, smiling[:yes|no]: conditions on the
+ * face tables, checked per candidate through their asset index. */
+static pk_status parse_face_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char *key, const char *v)
+{
+    const char *op;
+    double num;
+    clause *c;
+    int64_t producer;
+    if (!strcasecmp(key, "person") && !*v)
+        return pk_fail(ctx, PK_ERR_USAGE, NULL, "person: expected a name or id (see: postkit people)");
+    if (!strcasecmp(key, "faces") && (parse_compare(v, &op, &num) != 0 || num < 0))
+        return pk_fail(ctx, PK_ERR_USAGE, NULL, "faces:%s: expected a count or comparison such as faces:>=5", v);
+    pk_status st = faces_producer(cat, q, &producer);
+    if (st != PK_OK)
+        return st;
+    if (!strcasecmp(key, "person")) {
+        if (producer < 0)
+            return pk_fail(ctx, PK_ERR_USAGE, cat->path,
+                           "person:%s: no faces in the catalogue yet: run `postkit faces --all` first", v);
+        int64_t person = 0;
+        st = pk_person_find(cat, producer, v, &person);
+        if (st != PK_OK)
+            return st;
+        /* "+" keeps SQLite on the asset's faces (a few) rather than the
+         * person's (maybe thousands) for each candidate. */
+        if (!(c = add_clause(ctx, q, "EXISTS (SELECT 1 FROM face f WHERE f.asset_id = l.asset_id "
+                                     "AND +f.person_id = ?)",
+                             0)))
+            return PK_ERR_USAGE;
+        snprintf(c->set_sql, sizeof c->set_sql, "l.asset_id IN (SELECT asset_id FROM face WHERE person_id = ?)");
+        bind_num(c, (double)person);
+        return PK_OK;
+    }
+    char sql[256];
+    if (!strcasecmp(key, "faces")) {
+        snprintf(sql, sizeof sql,
+                 "EXISTS (SELECT 1 FROM face_scan fs WHERE fs.asset_id = l.asset_id AND fs.producer_id = ? "
+                 "AND fs.faces %s ?)",
+                 op);
+        if (!(c = add_clause(ctx, q, sql, 0)))
+            return PK_ERR_USAGE;
+        snprintf(c->set_sql, sizeof c->set_sql,
+                 "l.asset_id IN (SELECT asset_id FROM face_scan WHERE producer_id = ? AND faces %s ?)", op);
+        bind_num(c, (double)producer);
+        bind_num(c, num);
+        return PK_OK;
+    }
+    int smiling = yes(v);
+    snprintf(sql, sizeof sql,
+             "%sEXISTS (SELECT 1 FROM face f WHERE f.asset_id = l.asset_id AND f.producer_id = ? "
+             "AND f.happy >= %.3f)",
+             smiling ? "" : "NOT ", PK_FACE_SMILING);
+    if (!(c = add_clause(ctx, q, sql, 0)))
+        return PK_ERR_USAGE;
+    if (smiling)
+        snprintf(c->set_sql, sizeof c->set_sql,
+                 "l.asset_id IN (SELECT asset_id FROM face WHERE producer_id = ? AND happy >= %.3f)",
+                 PK_FACE_SMILING);
+    bind_num(c, (double)producer);
+    return PK_OK;
+}
+
 static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char *key, const char *v)
 {
     const char *op;
@@ -354,6 +439,8 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
+    if (!strcasecmp(key, "person") || !strcasecmp(key, "faces") || !strcasecmp(key, "smiling"))
+        return parse_face_filter(ctx, cat, q, key, v);
     if (!strcasecmp(key, "dupe") || !strcasecmp(key, "dupes"))
         return add_clause(ctx, q,
                           yes(v) ? "(SELECT count(*) FROM location d WHERE d.asset_id = l.asset_id "
@@ -365,14 +452,15 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
                    : PK_ERR_USAGE;
     return pk_fail(ctx, PK_ERR_USAGE, NULL,
                    "unknown filter '%s:' (known: type, camera, lens, date, duration, width, height, "
-                   "missing, dupe)",
+                   "missing, dupe, person, faces, smiling)",
                    key);
 }
 
 static int is_filter_key(const char *s, size_t n)
 {
     static const char *const keys[] = {"type", "camera", "lens", "date", "duration", "width",
-                                       "height", "missing", "dupe", "dupes"};
+                                       "height", "missing", "dupe", "dupes", "person",
+                                       "faces", "smiling"};
     for (size_t i = 0; i < PK_ARRAY_LEN(keys); i++)
         if (strlen(keys[i]) == n && !strncasecmp(s, keys[i], n))
             return 1;
@@ -415,6 +503,18 @@ static pk_status parse_query(pk_ctx *ctx, pk_catalog *cat, const char *text, que
             if (st != PK_OK)
                 return st;
             continue;
+        }
+        /* The bare word "smiling" is the face tag once faces were looked
+         * for, an ordinary word before. */
+        int64_t producer;
+        if (!was_quoted && !strcasecmp(token, "smiling")) {
+            pk_status st = faces_producer(cat, q, &producer);
+            if (st == PK_OK && producer >= 0)
+                st = parse_filter(ctx, cat, q, "smiling", "yes");
+            if (st != PK_OK)
+                return st;
+            if (producer >= 0)
+                continue;
         }
         pk_status st = add_phrase(ctx, q, own(q, strdup(token)), PK_FTS_ANY, 1, 0);
         if (st != PK_OK)
@@ -467,7 +567,8 @@ static void where_sql(const query *q, int all, char *out, size_t size)
     out[0] = '\0';
     for (int i = 0; i < q->nclauses; i++)
         if (all || !q->clauses[i].in_text) {
-            int n = snprintf(out + len, size - len, " AND %s", q->clauses[i].sql);
+            const clause *c = &q->clauses[i];
+            int n = snprintf(out + len, size - len, " AND %s", all && c->set_sql[0] ? c->set_sql : c->sql);
             if (n > 0 && (size_t)n < size - len)
                 len += (size_t)n;
         }
@@ -832,8 +933,10 @@ const pk_op pk_op_search = {
         "type:photo|video|audio, camera:WORDS, lens:WORDS (words or word prefixes of the make and "
         "model, of the lens), "
         "date:2024-06..2024-08 (YYYY[-MM[-DD]], either end open), duration:>60s, width:>=3840, "
-        "height:<1080, missing:yes|no, dupe:yes|no (same content at another path). Missing files "
-        "are listed too, marked as such.",
+        "height:<1080, missing:yes|no, dupe:yes|no (same content at another path), person:NAME "
+        "(or id; see `postkit people`), faces:>=5 (faces found; files looked at by `postkit faces`), "
+        "smiling (a face whose expression model's 'happy' is at least 0.5; smiling:no for none). "
+        "Missing files are listed too, marked as such.",
     .input_name = "QUERY",
     .input_kind = "any",
     .min_inputs = 1,

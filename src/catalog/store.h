@@ -162,6 +162,14 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
 pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, int64_t id),
                          void *user, int64_t *count);
 
+/* Privacy: after pk_db_erase_begin, content this connection deletes or
+ * overwrites is zeroed on disk, leaving no trace in free pages;
+ * pk_db_erase_end then folds the journal into the file and empties it, so
+ * no older copy of a page stays there either (readers still open in other
+ * processes may delay that until they close). */
+pk_status pk_db_erase_begin(pk_db *s);
+pk_status pk_db_erase_end(pk_db *s);
+
 /* Does the file hold no table at all (a catalogue being created)? */
 pk_status pk_db_is_empty(pk_db *s, int *empty);
 

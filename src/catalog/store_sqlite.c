@@ -291,3 +291,13 @@ const char *pk_db_engine(void)
 {
     return "SQLite " SQLITE_VERSION;
 }
+
+pk_status pk_db_erase_begin(pk_db *s)
+{
+    return pk_db_exec(s, "PRAGMA secure_delete = ON");
+}
+
+pk_status pk_db_erase_end(pk_db *s)
+{
+    return pk_db_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+}

@@ -20,6 +20,13 @@ extern const pk_op pk_op_dupes;
 extern const pk_op pk_op_search;
 extern const pk_op pk_op_catalog_info;
 extern const pk_op pk_op_xmp;
+extern const pk_op pk_op_faces;
+extern const pk_op pk_op_people;
+extern const pk_op pk_op_people_name;
+extern const pk_op pk_op_people_merge;
+extern const pk_op pk_op_people_split;
+extern const pk_op pk_op_people_forget;
+extern const pk_op pk_op_people_export;
 extern const pk_op pk_op_models;
 extern const pk_op pk_op_models_install;
 extern const pk_op pk_op_models_verify;
@@ -43,6 +50,13 @@ static const pk_op *const registry[] = {
     &pk_op_search,
     &pk_op_dupes,
     &pk_op_xmp,
+    &pk_op_faces,
+    &pk_op_people,
+    &pk_op_people_name,
+    &pk_op_people_merge,
+    &pk_op_people_split,
+    &pk_op_people_forget,
+    &pk_op_people_export,
     &pk_op_catalog_info,
     &pk_op_models,
     &pk_op_models_install,

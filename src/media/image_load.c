@@ -82,7 +82,9 @@ static pk_status decode(pk_ctx *ctx, const char *path, const char *loader, const
     VipsImage *im = NULL;
     int bad;
     if (strstr(loader, "Jpeg")) {
-        bad = vips_jpegload(path, &im, "shrink", jpeg_factor(shrink), "access",
+        int factor = o->draft ? (shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1)
+                              : jpeg_factor(shrink);
+        bad = vips_jpegload(path, &im, "shrink", factor, "access",
                             VIPS_ACCESS_SEQUENTIAL, "fail_on", PK_FAIL_ON, NULL);
     } else if (strstr(loader, "Webp")) {
         /* libwebp scales while decoding (an area filter). */
@@ -179,9 +181,18 @@ static pk_status finish(pk_ctx *ctx, const char *path, const pk_image_options *o
 {
     VipsImage *next = NULL;
     pk_status s;
-    if (pk_vips_fit(im, o->max_size, &next))
-        goto vips_failed;
-    advance(&im, next);
+    if (o->draft && o->max_size > 0 && longest_side(im) < 2 * o->max_size) {
+        /* Shrunk on load as far as asked: delivered as it is. */
+    } else if (o->draft && o->max_size > 0 && !vips_image_hasalpha(im)) {
+        if (vips_resize(im, &next, (double)o->max_size / longest_side(im), "kernel",
+                        VIPS_KERNEL_LINEAR, NULL))
+            goto vips_failed;
+        advance(&im, next);
+    } else {
+        if (pk_vips_fit(im, o->max_size, &next))
+            goto vips_failed;
+        advance(&im, next);
+    }
     /* Flatten in the source space (white is known there), except CMYK,
      * whose white is no ink: that waits until after conversion. */
     int cmyk = vips_image_guess_interpretation(im) == VIPS_INTERPRETATION_CMYK;

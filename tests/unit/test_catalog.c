@@ -229,6 +229,13 @@ static void test_upgrade_from_v4(void **state)
                                      -1, &n),
                      PK_OK);
     assert_int_equal(n, 1);
+    /* ... and on through version 6: the face tables, empty. */
+    assert_int_equal(pk_db_query_int(cat->store,
+                                     "SELECT (SELECT count(*) FROM face) + (SELECT count(*) FROM face_scan) + "
+                                     "(SELECT count(*) FROM person)",
+                                     -1, &n),
+                     PK_OK);
+    assert_int_equal(n, 0);
     struct {
         pk_fts_phrase ph[3];
         size_t nph;
@@ -258,6 +265,57 @@ static void test_upgrade_from_v4(void **state)
         for (size_t i = 0; i < got; i++) /* equal scores: in id order */
             assert_int_equal(hits[i].id, cases[c].want[i]);
     }
+    pk_catalog_close(cat);
+}
+
+/* A version-5 catalogue (full text with filter columns, no faces) gains
+ * the face tables in version 6 and keeps its rows and its full text as
+ * they were (no rebuild). */
+static void test_upgrade_from_v5(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(pk_catalog_schema_version(), 6);
+    pk_db *s;
+    assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
+    assert_int_equal(pk_schema_upgrade(s, 5, NULL), PK_OK);
+    assert_int_equal(pk_db_exec(s, "INSERT INTO asset(id, sha256, size, type, created_at) "
+                                   "VALUES (1, 'ab', 1, 'photo', 'now');"
+                                   "INSERT INTO location(id, asset_id, path, folder, name, root, size, mtime_ns, "
+                                   "fast_hash, first_seen, last_seen) VALUES (7, 1, '/p/IMG_1.JPG', '/p', "
+                                   "'IMG_1.JPG', '/p', 1, 0, '0', 'now', 'now')"),
+                     PK_OK);
+    const char *text[PK_FTS_COLUMNS] = {"IMG_1.JPG", "p", "jpeg", "photo"};
+    assert_int_equal(pk_db_fts_set(s, 7, text), PK_OK);
+    int64_t n;
+    assert_int_equal(pk_db_query_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'face'", -1, &n),
+                     PK_OK);
+    assert_int_equal(n, 0);
+    int v;
+    assert_int_equal(pk_schema_version(s, &v), PK_OK);
+    assert_int_equal(v, 5);
+    pk_db_close(s);
+
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
+    assert_int_equal(v, 6);
+    assert_int_equal(pk_db_query_int(cat->store,
+                                     "SELECT count(*) FROM sqlite_master WHERE name IN ('face', 'face_scan', "
+                                     "'person', 'face_person', 'face_happy')",
+                                     -1, &n),
+                     PK_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM location", -1, &n), PK_OK);
+    assert_int_equal(n, 1);
+    pk_fts_phrase ph[] = {{"img", PK_FTS_ANY, 1, 0}, {"photo", PK_FTS_TYPE, 0, 0}};
+    pk_fts_match m;
+    assert_int_equal(pk_db_fts_match(cat->store, ph, PK_ARRAY_LEN(ph), &m), PK_OK);
+    pk_fts_hit hits[2];
+    size_t got;
+    assert_int_equal(pk_db_fts_top(cat->store, &m, NULL, 2, hits, &got, NULL), PK_OK);
+    free(m.text);
+    assert_int_equal(got, 1);
+    assert_int_equal(hits[0].id, 7);
     pk_catalog_close(cat);
 }
 
@@ -397,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_index_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_query_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_top_is_bm25, setup, teardown),
         cmocka_unit_test(test_fts_buckets),
         cmocka_unit_test(test_centre_hash_turns),
