@@ -48,15 +48,25 @@ pk_sim2 pk_sim2_invert(pk_sim2 t)
     return r;
 }
 
-/* Bilinear sample at (x, y) in pixel-centre coordinates (pixel i covers
- * [i, i + 1), its centre is i + 0.5); black outside. */
-static void sample(const pk_rgb8 *img, double x, double y, float rgb[3])
+/* Add the bilinear sample at (x, y), in pixel-corner coordinates already
+ * shifted by half a pixel (pixel i's centre is at i), to acc; black
+ * outside. The interior, where all four taps exist, takes one branch. */
+static inline void add_sample(const pk_rgb8 *img, double x, double y, float acc[3])
 {
-    x -= 0.5;
-    y -= 0.5;
-    int x0 = (int)floor(x), y0 = (int)floor(y);
+    /* Truncation is floor for x >= 0; below -1 no tap is inside. */
+    if (x < -1.0 || y < -1.0 || x >= img->width || y >= img->height)
+        return;
+    int x0 = (int)(x + 1.0) - 1, y0 = (int)(y + 1.0) - 1;
     float fx = (float)(x - x0), fy = (float)(y - y0);
-    float acc[3] = {0, 0, 0};
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < img->width && y0 + 1 < img->height) {
+        const uint8_t *p = img->px + (size_t)y0 * img->stride + 3 * (size_t)x0;
+        const uint8_t *q = p + img->stride;
+        float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+        acc[0] += w00 * p[0] + w01 * p[3] + w10 * q[0] + w11 * q[3];
+        acc[1] += w00 * p[1] + w01 * p[4] + w10 * q[1] + w11 * q[4];
+        acc[2] += w00 * p[2] + w01 * p[5] + w10 * q[2] + w11 * q[5];
+        return;
+    }
     for (int dy = 0; dy < 2; dy++) {
         int yy = y0 + dy;
         if (yy < 0 || yy >= img->height)
@@ -74,9 +84,6 @@ static void sample(const pk_rgb8 *img, double x, double y, float rgb[3])
             acc[2] += w * p[2];
         }
     }
-    rgb[0] = acc[0];
-    rgb[1] = acc[1];
-    rgb[2] = acc[2];
 }
 
 void pk_warp_rgb(const pk_rgb8 *img, pk_sim2 to_crop, int out_w, int out_h, float scale, float bias,
@@ -89,26 +96,30 @@ void pk_warp_rgb(const pk_rgb8 *img, pk_sim2 to_crop, int out_w, int out_h, floa
     int k = ratio > 1.5 ? (int)ceil(ratio) : 1;
     if (k > 6)
         k = 6;
-    float norm = 1.f / (float)(k * k);
-    for (int v = 0; v < out_h; v++)
-        for (int u = 0; u < out_w; u++) {
-            float acc[3] = {0, 0, 0};
-            for (int sy = 0; sy < k; sy++)
-                for (int sx = 0; sx < k; sx++) {
-                    double cu = u + (sx + 0.5) / k, cv = v + (sy + 0.5) / k;
-                    double x = inv.a * cu - inv.b * cv + inv.tx;
-                    double y = inv.b * cu + inv.a * cv + inv.ty;
-                    float rgb[3];
-                    sample(img, x, y, rgb);
-                    acc[0] += rgb[0];
-                    acc[1] += rgb[1];
-                    acc[2] += rgb[2];
-                }
-            float *o = out + 3 * ((size_t)v * out_w + u);
-            o[0] = acc[0] * norm * scale + bias;
-            o[1] = acc[1] * norm * scale + bias;
-            o[2] = acc[2] * norm * scale + bias;
+    float norm = scale / (float)(k * k);
+    /* The sample points are affine in (u, v): source position of crop
+     * point (0, 0) less the half pixel of the bilinear's centre
+     * convention, the step per crop pixel, and each sub-sample's offset. */
+    double sub_x[36], sub_y[36];
+    for (int sy = 0; sy < k; sy++)
+        for (int sx = 0; sx < k; sx++) {
+            double cu = (sx + 0.5) / k, cv = (sy + 0.5) / k;
+            sub_x[sy * k + sx] = inv.a * cu - inv.b * cv;
+            sub_y[sy * k + sx] = inv.b * cu + inv.a * cv;
         }
+    for (int v = 0; v < out_h; v++) {
+        double row_x = -inv.b * v + inv.tx - 0.5, row_y = inv.a * v + inv.ty - 0.5;
+        float *o = out + 3 * (size_t)v * out_w;
+        for (int u = 0; u < out_w; u++, o += 3) {
+            double x = row_x + inv.a * u, y = row_y + inv.b * u;
+            float acc[3] = {0, 0, 0};
+            for (int s = 0; s < k * k; s++)
+                add_sample(img, x + sub_x[s], y + sub_y[s], acc);
+            o[0] = acc[0] * norm + bias;
+            o[1] = acc[1] * norm + bias;
+            o[2] = acc[2] * norm + bias;
+        }
+    }
 }
 
 double pk_laplacian_variance(const float *rgb, int w, int h, float scale, float bias)
