@@ -661,17 +661,46 @@ typedef struct sentence_pass {
     pk_stmt *locations;      /* the locations of an asset */
     uint8_t *seen;           /* assets already looked at, a bit each */
     int64_t max_asset;
+    uint8_t *passing;        /* locations the full-text filters pass, a bit each */
+    int64_t max_location;
     pk_fts_hit *hits;
     size_t n, limit;
     int64_t sentences;       /* matching sentences read */
     pk_status st;
 } sentence_pass;
 
+static int mark_passing(void *user, int64_t id)
+{
+    sentence_pass *p = user;
+    if (id >= 0 && id <= p->max_location)
+        p->passing[id >> 3] |= (uint8_t)(1u << (id & 7));
+    return 0;
+}
+
+/* Set up the pass at its first sentence (a query no transcript matches
+ * costs nothing more): the seen-assets bitmap and, with full-text filters,
+ * the locations they pass, from one pass over the filters' matches. */
+static pk_status pass_begin(sentence_pass *p)
+{
+    pk_db *db = p->cat->store;
+    pk_status st = pk_db_query_int(db, "SELECT max(id) FROM asset", 0, &p->max_asset);
+    if (st == PK_OK && !(p->seen = calloc((size_t)(p->max_asset >> 3) + 1, 1)))
+        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st != PK_OK || !p->filters->text)
+        return st;
+    st = pk_db_query_int(db, "SELECT max(id) FROM location", 0, &p->max_location);
+    if (st == PK_OK && !(p->passing = calloc((size_t)(p->max_location >> 3) + 1, 1)))
+        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st == PK_OK)
+        st = pk_db_fts_each(db, p->filters, mark_passing, p, NULL);
+    return st;
+}
+
 /* Does location `id` pass every filter of the query? */
 static pk_status passes(sentence_pass *p, int64_t id, int *yes)
 {
-    *yes = 1;
-    if (p->check) {
+    *yes = !p->passing || (id >= 0 && id <= p->max_location && (p->passing[id >> 3] >> (id & 7) & 1));
+    if (*yes && p->check) {
         pk_stmt_reset(p->check);
         bind_clauses(p->q, 0, p->check, 2);
         pk_stmt_bind_int(p->check, 1, id);
@@ -680,7 +709,7 @@ static pk_status passes(sentence_pass *p, int64_t id, int *yes)
             return PK_ERR_INTERNAL;
         *yes = r == 1;
     }
-    return *yes ? pk_db_fts_has(p->cat->store, p->filters, id, yes) : PK_OK;
+    return PK_OK;
 }
 
 /* A sentence's asset, the first time one of its sentences comes: each of
@@ -690,13 +719,8 @@ static int on_sentence(void *user, const pk_transcript_hit *h)
 {
     sentence_pass *p = user;
     p->sentences++;
-    if (!p->seen) {
-        p->st = pk_db_query_int(p->cat->store, "SELECT max(id) FROM asset", 0, &p->max_asset);
-        if (p->st == PK_OK && !(p->seen = calloc((size_t)(p->max_asset >> 3) + 1, 1)))
-            p->st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        if (p->st != PK_OK)
-            return 1;
-    }
+    if (!p->seen && (p->st = pass_begin(p)) != PK_OK)
+        return 1;
     if (h->asset_id < 0 || h->asset_id > p->max_asset || (p->seen[h->asset_id >> 3] >> (h->asset_id & 7) & 1))
         return 0;
     p->seen[h->asset_id >> 3] |= (uint8_t)(1u << (h->asset_id & 7));
@@ -734,6 +758,7 @@ static pk_status transcript_top(pk_catalog *cat, const query *q, const pk_fts_ma
     pk_stmt_free(p.check);
     pk_stmt_free(p.locations);
     free(p.seen);
+    free(p.passing);
     *n = p.n;
     *sentences = p.sentences;
     return st;

@@ -162,14 +162,12 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
 pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, int64_t id),
                          void *user, int64_t *count);
 
-/* Does location `id` match `m`? (A filter-only match checked for one row.) */
-pk_status pk_db_fts_has(pk_db *s, const pk_fts_match *m, int64_t id, int *yes);
-
 /* The transcripts' full text: one row per sentence of table `transcript`
  * (same id), over its text, folded like the location index. Created by a
  * schema migration; kept in step by the two calls after it, which index or
  * unindex every sentence an asset has in `transcript` (call unindex before
- * those rows change, index after). */
+ * those rows change, index after; an asset's sentences are inserted in one
+ * go, so that their ids form one range). */
 pk_status pk_db_transcript_fts_create(pk_db *s);
 pk_status pk_db_transcript_fts_index(pk_db *s, int64_t asset_id);
 pk_status pk_db_transcript_fts_unindex(pk_db *s, int64_t asset_id);

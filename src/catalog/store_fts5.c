@@ -52,8 +52,7 @@ static void finalize_cached(pk_db *s)
 {
     sqlite3_finalize(s->fts_insert);
     sqlite3_finalize(s->fts_delete);
-    sqlite3_finalize(s->fts_has);
-    s->fts_insert = s->fts_delete = s->fts_has = NULL;
+    s->fts_insert = s->fts_delete = NULL;
 }
 
 pk_status pk_db_fts_drop(pk_db *s)
@@ -561,26 +560,6 @@ pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, 
     return st;
 }
 
-pk_status pk_db_fts_has(pk_db *s, const pk_fts_match *m, int64_t id, int *yes)
-{
-    *yes = 1;
-    if (!m->text)
-        return PK_OK;
-    /* FTS5 seeks the rowid in each phrase's list: no pass over the matches. */
-    pk_status st = cached(s, &s->fts_has, "SELECT 1 FROM location_fts WHERE location_fts MATCH ? AND rowid = ?");
-    if (st != PK_OK)
-        return st;
-    sqlite3_bind_text(s->fts_has, 1, m->text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s->fts_has, 2, id);
-    int rc = sqlite3_step(s->fts_has);
-    sqlite3_reset(s->fts_has);
-    sqlite3_clear_bindings(s->fts_has);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return pk_sqlite_fail(s, "search failed");
-    *yes = rc == SQLITE_ROW;
-    return PK_OK;
-}
-
 /* ---- transcripts -------------------------------------------------------- */
 
 pk_status pk_db_transcript_fts_create(pk_db *s)
@@ -622,13 +601,20 @@ pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_i
 {
     if (!m->text)
         return PK_OK;
+    /* The full text drives (CROSS JOIN keeps it outer). One asset's
+     * sentences were inserted together, so their ids are one range: FTS5
+     * seeks it in each word's list instead of reading the whole list per
+     * sentence. */
     const char *sql = asset_id < 0
                           ? "SELECT t.id, t.asset_id, t.start_time, t.end_time, t.text, -bm25(transcript_fts) "
-                            "FROM transcript_fts JOIN transcript t ON t.id = transcript_fts.rowid "
+                            "FROM transcript_fts CROSS JOIN transcript t ON t.id = transcript_fts.rowid "
                             "WHERE transcript_fts MATCH ?1 ORDER BY rank"
                           : "SELECT t.id, t.asset_id, t.start_time, t.end_time, t.text, -bm25(transcript_fts) "
-                            "FROM transcript_fts JOIN transcript t ON t.id = transcript_fts.rowid "
-                            "WHERE transcript_fts MATCH ?1 AND t.asset_id = ?2 ORDER BY t.start_time, t.id";
+                            "FROM transcript_fts CROSS JOIN transcript t ON t.id = transcript_fts.rowid "
+                            "WHERE transcript_fts MATCH ?1 AND transcript_fts.rowid BETWEEN "
+                            "(SELECT min(id) FROM transcript WHERE asset_id = ?2) AND "
+                            "(SELECT max(id) FROM transcript WHERE asset_id = ?2) AND t.asset_id = ?2 "
+                            "ORDER BY t.start_time, t.id";
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return pk_sqlite_fail(s, "cannot prepare the transcript search");

@@ -18,7 +18,7 @@ struct pk_db {
     fts5_api *fts;                  /* NULL until pk_fts5_attach */
     fts5_tokenizer tokenizer;       /* unicode61, as the index uses it */
     Fts5Tokenizer *tok;             /* created on first use */
-    sqlite3_stmt *fts_insert, *fts_delete, *fts_has; /* prepared on first use */
+    sqlite3_stmt *fts_insert, *fts_delete; /* prepared on first use */
 };
 
 struct pk_stmt {
