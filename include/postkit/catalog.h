@@ -44,6 +44,30 @@ void pk_catalog_close(pk_catalog *cat);
 /* Schema version this library writes. */
 int pk_catalog_schema_version(void);
 
+/* ---- transcripts --------------------------------------------------------- */
+
+/* One sentence of a transcript: its time on the file's timeline, seconds,
+ * and its text (UTF-8). */
+typedef struct pk_catalog_sentence {
+    double start, end;
+    const char *text;
+} pk_catalog_sentence;
+
+/* What made a transcript: engine ("pocketsphinx", "whisper", "import"),
+ * model id, version and SHA-256 (any may be "" or NULL). */
+typedef struct pk_catalog_transcriber {
+    const char *engine, *model, *model_version, *model_sha256;
+} pk_catalog_transcriber;
+
+/* Make sentences s[0..n) the transcript of the content whose SHA-256 is
+ * `content_sha256` (lower-case hex), replacing any earlier one, so that
+ * `postkit search` finds its words. *catalogued is 0 (and nothing is
+ * written) when that content is not in the catalogue. One write
+ * transaction. Errors: PK_ERR_INTERNAL (the catalogue could not be written). */
+pk_status pk_catalog_put_transcript(pk_catalog *cat, const char *content_sha256,
+                                    const pk_catalog_transcriber *by, const pk_catalog_sentence *s,
+                                    size_t n, int *catalogued);
+
 /* ---- image fingerprints ------------------------------------------------ */
 
 enum { PK_PRINT_GRID = 16, PK_PRINT_CENTRE = 32 };

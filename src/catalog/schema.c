@@ -32,10 +32,15 @@
  *                              embedding space): name, sum of its faces'
  *                              embeddings and their count (for incremental
  *                              average-linkage clustering), cover face
+ *   transcript                 one per sentence of an asset's transcript:
+ *                              start and end (seconds), text, producer
+ *                              (engine, model and its SHA-256); one
+ *                              transcript per asset, the latest
+ *   transcript_fts             full text over those sentences (see store.h)
  * Versions: 1 core tables, 2 producers and fingerprints, 3 full text,
  * 4 indexes for filter-only searches, 5 full text with filter columns
  * (rebuilt from the tables), copies of an asset found from the index,
- * 6 faces and people.
+ * 6 faces and people, 7 transcripts.
  */
 #include "catalog/internal.h"
 
@@ -152,6 +157,23 @@ static const char faces_sql[] =
     "CREATE INDEX face_pending ON face(producer_id, person_id, usable);"
     "CREATE INDEX face_happy ON face(happy);";
 
+/* Version 7, transcripts (named like fts_filters_sql). Sentences rather
+ * than words: a search hit shows the sentence and its time; the words and
+ * their times stay in the transcript store for `cut`. */
+static const char transcripts_sql[] =
+    "CREATE TABLE transcript ("
+    "  id INTEGER PRIMARY KEY,"
+    "  asset_id INTEGER NOT NULL REFERENCES asset(id),"
+    "  producer_id INTEGER NOT NULL REFERENCES producer(id),"
+    "  start_time REAL NOT NULL, end_time REAL NOT NULL,"
+    "  text TEXT NOT NULL);"
+    "CREATE INDEX transcript_asset ON transcript(asset_id, start_time);";
+
+static pk_status transcripts_fts(pk_db *s)
+{
+    return pk_db_transcript_fts_create(s);
+}
+
 static pk_status v3_fts(pk_db *s)
 {
     return pk_db_fts_create(s);
@@ -220,6 +242,7 @@ static const migration migrations[] = {
     {v4_sql, NULL},
     {fts_filters_sql, fts_filters_rebuild},
     {faces_sql, NULL},
+    {transcripts_sql, transcripts_fts},
 };
 
 int pk_schema_current(void)

@@ -16,7 +16,10 @@
  *   person:NAME  person:ID     photos and videos where that person is seen
  *   faces:>=5  faces:0         number of faces found (looked-at files only)
  *   smiling  smiling:no        a face whose "happy" is at least PK_FACE_SMILING
- * Faces count only from the catalogue's current face models. The bare
+ * Words also match what is said in transcribed files (`postkit transcribe`
+ * stores the sentences of a catalogued file): a file found so ranks by the
+ * BM25 of its best sentence and shows the matching sentences with their
+ * times. Faces count only from the catalogue's current face models. The bare
  * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
  *
@@ -622,8 +625,215 @@ static pk_status prepare_check(pk_catalog *cat, const query *q, pk_stmt **out)
     return st;
 }
 
-/* Emit the records of locations ids[0..n), in that order. */
-static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, const double *scores, size_t n)
+/* ---- transcripts ---------------------------------------------------------- */
+
+/* Sentences listed per hit; the hit says how many matched in all. */
+enum { MAX_LISTED_SENTENCES = 10 };
+
+/* The query's words alone (matched in transcripts) and its full-text
+ * filters alone (checked on the locations a transcript leads to). Either
+ * text may be NULL: no such phrase. The caller frees both texts. */
+static pk_status split_match(pk_catalog *cat, const query *q, pk_fts_match *words, pk_fts_match *filters)
+{
+    memset(words, 0, sizeof *words);
+    memset(filters, 0, sizeof *filters);
+    pk_fts_phrase *ph = malloc((q->nphrases ? q->nphrases : 1) * sizeof *ph);
+    if (!ph)
+        return pk_fail(pk_db_ctx(cat->store), PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_status st = PK_OK;
+    for (int want_words = 0; want_words <= 1 && st == PK_OK; want_words++) {
+        size_t n = 0;
+        for (size_t i = 0; i < q->nphrases; i++)
+            if ((q->phrases[i].column == PK_FTS_ANY) == want_words)
+                ph[n++] = q->phrases[i];
+        st = pk_db_fts_match(cat->store, ph, n, want_words ? words : filters);
+    }
+    free(ph);
+    return st;
+}
+
+/* The state of one pass over the matching sentences, best first. */
+typedef struct sentence_pass {
+    pk_catalog *cat;
+    const query *q;
+    const pk_fts_match *filters;
+    pk_stmt *check;          /* the non-text filters (prepare_check), or NULL */
+    pk_stmt *locations;      /* the locations of an asset */
+    uint8_t *seen;           /* assets already looked at, a bit each */
+    int64_t max_asset;
+    uint8_t *passing;        /* locations the full-text filters pass, a bit each */
+    int64_t max_location;
+    pk_fts_hit *hits;
+    size_t n, limit;
+    int64_t sentences;       /* matching sentences read */
+    pk_status st;
+} sentence_pass;
+
+static int mark_passing(void *user, int64_t id)
+{
+    sentence_pass *p = user;
+    if (id >= 0 && id <= p->max_location)
+        p->passing[id >> 3] |= (uint8_t)(1u << (id & 7));
+    return 0;
+}
+
+/* Set up the pass at its first sentence (a query no transcript matches
+ * costs nothing more): the seen-assets bitmap and, with full-text filters,
+ * the locations they pass, from one pass over the filters' matches. */
+static pk_status pass_begin(sentence_pass *p)
+{
+    pk_db *db = p->cat->store;
+    pk_status st = pk_db_query_int(db, "SELECT max(id) FROM asset", 0, &p->max_asset);
+    if (st == PK_OK && !(p->seen = calloc((size_t)(p->max_asset >> 3) + 1, 1)))
+        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st != PK_OK || !p->filters->text)
+        return st;
+    st = pk_db_query_int(db, "SELECT max(id) FROM location", 0, &p->max_location);
+    if (st == PK_OK && !(p->passing = calloc((size_t)(p->max_location >> 3) + 1, 1)))
+        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st == PK_OK)
+        st = pk_db_fts_each(db, p->filters, mark_passing, p, NULL);
+    return st;
+}
+
+/* Does location `id` pass every filter of the query? */
+static pk_status passes(sentence_pass *p, int64_t id, int *yes)
+{
+    *yes = !p->passing || (id >= 0 && id <= p->max_location && (p->passing[id >> 3] >> (id & 7) & 1));
+    if (*yes && p->check) {
+        pk_stmt_reset(p->check);
+        bind_clauses(p->q, 0, p->check, 2);
+        pk_stmt_bind_int(p->check, 1, id);
+        int r = pk_stmt_step(p->check);
+        if (r < 0)
+            return PK_ERR_INTERNAL;
+        *yes = r == 1;
+    }
+    return PK_OK;
+}
+
+/* A sentence's asset, the first time one of its sentences comes: each of
+ * its locations that passes the filters is a hit scored as this sentence
+ * (the asset's best). Stops at the limit. */
+static int on_sentence(void *user, const pk_transcript_hit *h)
+{
+    sentence_pass *p = user;
+    p->sentences++;
+    if (!p->seen && (p->st = pass_begin(p)) != PK_OK)
+        return 1;
+    if (h->asset_id < 0 || h->asset_id > p->max_asset || (p->seen[h->asset_id >> 3] >> (h->asset_id & 7) & 1))
+        return 0;
+    p->seen[h->asset_id >> 3] |= (uint8_t)(1u << (h->asset_id & 7));
+    pk_stmt_reset(p->locations);
+    pk_stmt_bind_int(p->locations, 1, h->asset_id);
+    int r = 0;
+    while (p->n < p->limit && (r = pk_stmt_step(p->locations)) == 1) {
+        int64_t id = pk_stmt_int(p->locations, 0);
+        int yes;
+        if ((p->st = passes(p, id, &yes)) != PK_OK)
+            return 1;
+        if (yes)
+            p->hits[p->n++] = (pk_fts_hit){id, h->score};
+    }
+    if (r < 0)
+        p->st = PK_ERR_INTERNAL;
+    return p->st != PK_OK || p->n == p->limit;
+}
+
+/* The best `limit` locations by their best sentence matching `words`, in
+ * hits[0..*n), best first; *sentences gets how many sentences were read (0:
+ * no transcript holds the words). */
+static pk_status transcript_top(pk_catalog *cat, const query *q, const pk_fts_match *words,
+                                const pk_fts_match *filters, size_t limit, pk_fts_hit *hits, size_t *n,
+                                int64_t *sentences)
+{
+    sentence_pass p = {.cat = cat, .q = q, .filters = filters, .hits = hits, .limit = limit};
+    pk_status st = prepare_check(cat, q, &p.check);
+    if (st == PK_OK)
+        st = pk_db_prepare(cat->store, "SELECT id FROM location WHERE asset_id = ? ORDER BY id", &p.locations);
+    if (st == PK_OK)
+        st = pk_db_transcript_each(cat->store, words, -1, on_sentence, &p);
+    if (st == PK_OK)
+        st = p.st;
+    pk_stmt_free(p.check);
+    pk_stmt_free(p.locations);
+    free(p.seen);
+    free(p.passing);
+    *n = p.n;
+    *sentences = p.sentences;
+    return st;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const pk_fts_hit *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int best_first(const void *a, const void *b)
+{
+    const pk_fts_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Hits a[0..n) hold two ranked lists: one location found by both keeps its
+ * better score. Returns how many remain (at most `limit`), best first. */
+static size_t merge_hits(pk_fts_hit *a, size_t n, size_t limit)
+{
+    qsort(a, n, sizeof *a, by_id);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && a[k - 1].id == a[i].id) {
+            if (a[i].score > a[k - 1].score)
+                a[k - 1].score = a[i].score;
+        } else {
+            a[k++] = a[i];
+        }
+    }
+    qsort(a, k, sizeof *a, best_first);
+    return k < limit ? k : limit;
+}
+
+typedef struct listed {
+    json_t *list;
+    int64_t count;
+} listed;
+
+static int add_sentence(void *user, const pk_transcript_hit *h)
+{
+    listed *l = user;
+    if (l->count++ < MAX_LISTED_SENTENCES) {
+        json_t *s = json_object();
+        json_object_set_new(s, "start", json_real(pk_round(h->start, 3)));
+        json_object_set_new(s, "end", json_real(pk_round(h->end, 3)));
+        json_object_set_new(s, "text", pk_json_string(h->text));
+        json_array_append_new(l->list, s);
+    }
+    return 0;
+}
+
+/* Add the sentences of asset `asset_id` matching `words` to record r, in
+ * time order: "transcript" (the first MAX_LISTED_SENTENCES) and
+ * "transcript_matches" (all). Nothing when none matches. */
+static pk_status add_transcript(pk_catalog *cat, const pk_fts_match *words, int64_t asset_id, json_t *r)
+{
+    listed l = {json_array(), 0};
+    pk_status st = pk_db_transcript_each(cat->store, words, asset_id, add_sentence, &l);
+    if (st == PK_OK && l.count) {
+        json_object_set_new(r, "transcript", l.list);
+        json_object_set_new(r, "transcript_matches", json_integer(l.count));
+    } else {
+        json_decref(l.list);
+    }
+    return st;
+}
+
+/* Emit the records of locations ids[0..n), in that order; with `words`
+ * (may be NULL), each with its asset's transcript sentences matching them. */
+static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, const double *scores, size_t n,
+                           const pk_fts_match *words)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?",
@@ -634,41 +844,62 @@ static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, con
         pk_stmt_reset(s);
         pk_stmt_bind_int(s, 1, ids[i]);
         int r = pk_stmt_step(s);
-        if (r == 1)
-            pk_run_emit(run, hit_record(s, scores ? &scores[i] : NULL));
-        else if (r < 0)
+        if (r == 1) {
+            json_t *rec = hit_record(s, scores ? &scores[i] : NULL);
+            if (words && words->text)
+                st = add_transcript(cat, words, pk_stmt_int(s, 4), rec);
+            pk_run_emit(run, rec);
+        } else if (r < 0) {
             st = PK_ERR_INTERNAL;
+        }
     }
     pk_stmt_free(s);
     return st;
 }
 
-/* Words (and filters): ranked by full text. */
+/* Words (and filters): ranked by full text, over the locations' text and
+ * over the transcripts' sentences (a location found by both keeps the
+ * better score). */
 static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m,
                               size_t limit)
 {
     pk_ctx *ctx = pk_run_ctx(run);
-    pk_fts_hit *hits = malloc(limit * sizeof *hits);
+    /* Room for both lists before they merge. */
+    pk_fts_hit *hits = malloc(2 * limit * sizeof *hits);
     int64_t *ids = malloc(limit * sizeof *ids);
     double *scores = malloc(limit * sizeof *scores);
     pk_stmt *check = NULL;
-    size_t n = 0;
+    pk_fts_match words = {0}, filters = {0};
+    size_t n = 0, nt = 0;
+    int64_t sentences = 0;
     pk_status st = hits && ids && scores ? PK_OK : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if (st == PK_OK)
         st = prepare_check(cat, q, &check);
     pk_fts_stats stats;
     if (st == PK_OK)
         st = pk_db_fts_top(cat->store, m, check, limit, hits, &n, &stats);
+    if (st == PK_OK)
+        st = split_match(cat, q, &words, &filters);
+    if (st == PK_OK && words.text)
+        st = transcript_top(cat, q, &words, &filters, limit, hits + n, &nt, &sentences);
     if (st == PK_OK) {
-        pk_log(ctx, PK_LOG_DEBUG, "search: %lld matches, %lld scored, %lld checked, %lld kept, %s",
+        pk_log(ctx, PK_LOG_DEBUG,
+               "search: %lld matches, %lld scored, %lld checked, %lld kept, %s; "
+               "%lld transcript sentences, %zu locations",
                (long long)stats.matches, (long long)stats.scored, (long long)stats.checked,
-               (long long)stats.passed, stats.exact ? "exact" : "approximate within ties");
+               (long long)stats.passed, stats.exact ? "exact" : "approximate within ties",
+               (long long)sentences, nt);
+        if (nt)
+            n = merge_hits(hits, n + nt, limit);
         for (size_t i = 0; i < n; i++) {
             ids[i] = hits[i].id;
             scores[i] = hits[i].score;
         }
-        st = emit_hits(run, cat, ids, scores, n);
+        /* No sentence matched: no hit has any to show. */
+        st = emit_hits(run, cat, ids, scores, n, sentences ? &words : NULL);
     }
+    free(words.text);
+    free(filters.text);
     pk_stmt_free(check);
     free(hits);
     free(ids);
@@ -703,7 +934,7 @@ static pk_status search_sql(pk_run *run, pk_catalog *cat, const query *q, size_t
     else if (r < 0)
         st = PK_ERR_INTERNAL;
     if (st == PK_OK)
-        st = emit_hits(run, cat, ids, NULL, n);
+        st = emit_hits(run, cat, ids, NULL, n, NULL);
     free(ids);
     return st;
 }
@@ -843,7 +1074,7 @@ static pk_status search_text_filters(pk_run *run, pk_catalog *cat, const query *
             st = newest_of_many(cat, q, &set, ids, limit, &n);
     }
     if (st == PK_OK)
-        st = emit_hits(run, cat, ids, NULL, n);
+        st = emit_hits(run, cat, ids, NULL, n, NULL);
     free(set.bits);
     free(set.list);
     free(ids);
@@ -913,7 +1144,22 @@ static void search_print(const json_t *r, FILE *out)
     const char *when = json_string_value(json_object_get(r, "captured"));
     if (when)
         fprintf(out, " %.10s", when);
-    fprintf(out, "]%s\n", json_is_true(json_object_get(r, "missing")) ? "  (missing)" : "");
+    fprintf(out, "]%s", json_is_true(json_object_get(r, "missing")) ? "  (missing)" : "");
+    /* Matching transcript sentences: the first on the line, the others
+     * under it, each at its time (hh:mm:ss.t). */
+    const json_t *lines = json_object_get(r, "transcript");
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        const json_t *l = json_array_get(lines, i);
+        double t = json_real_value(json_object_get(l, "start"));
+        long tenths = lround(t * 10);
+        fprintf(out, "%s%02ld:%02ld:%02ld.%ld \"%s\"", i ? "\n    " : "  ", tenths / 36000, tenths / 600 % 60,
+                tenths / 10 % 60, tenths % 10, json_string_value(json_object_get(l, "text")));
+    }
+    long long more = (long long)json_integer_value(json_object_get(r, "transcript_matches")) -
+                     (long long)json_array_size(lines);
+    if (more > 0)
+        fprintf(out, "\n    (%lld more)", more);
+    fputc('\n', out);
 }
 
 static const pk_param_spec search_params[] = {
@@ -928,8 +1174,11 @@ const pk_op pk_op_search = {
     .summary = "Search the catalogue by words and filters",
     .description =
         "Words match file names, folder names and metadata (type, format, codec, camera, lens, "
-        "capture date, title, artist), word prefixes included; \"quoted words\" must follow one "
-        "another. Ranked by BM25 (a match in the file name counts most). Filters: "
+        "capture date, title, artist), word prefixes included, and the sentences of transcripts "
+        "(`postkit transcribe` of a catalogued file): all of them in one sentence, shown with its "
+        "time; \"quoted words\" must follow one "
+        "another. Ranked by BM25 (a match in the file name counts most; a transcript by its best "
+        "sentence). Filters: "
         "type:photo|video|audio, camera:WORDS, lens:WORDS (words or word prefixes of the make and "
         "model, of the lens), "
         "date:2024-06..2024-08 (YYYY[-MM[-DD]], either end open), duration:>60s, width:>=3840, "

@@ -162,6 +162,32 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
 pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, int64_t id),
                          void *user, int64_t *count);
 
+/* The transcripts' full text: one row per sentence of table `transcript`
+ * (same id), over its text, folded like the location index. Created by a
+ * schema migration; kept in step by the two calls after it, which index or
+ * unindex every sentence an asset has in `transcript` (call unindex before
+ * those rows change, index after; an asset's sentences are inserted in one
+ * go, so that their ids form one range). */
+pk_status pk_db_transcript_fts_create(pk_db *s);
+pk_status pk_db_transcript_fts_index(pk_db *s, int64_t asset_id);
+pk_status pk_db_transcript_fts_unindex(pk_db *s, int64_t asset_id);
+
+/* One transcript sentence matching a query; text valid during the call. */
+typedef struct pk_transcript_hit {
+    int64_t id, asset_id;
+    double start, end;  /* seconds on the file's timeline */
+    const char *text;
+    double score;       /* BM25 of the sentence, higher is better */
+} pk_transcript_hit;
+
+/* Call fn(user, hit) for the transcript sentences matching `m` (made by
+ * pk_db_fts_match from PK_FTS_ANY phrases only): with asset_id < 0 all of
+ * them, best first; else only that asset's, in time order. A non-zero
+ * return stops. Ranking costs a pass over the matches, none when no
+ * transcript holds the query's words. */
+pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,
+                                int (*fn)(void *user, const pk_transcript_hit *hit), void *user);
+
 /* Privacy: after pk_db_erase_begin, content this connection deletes or
  * overwrites is zeroed on disk, leaving no trace in free pages;
  * pk_db_erase_end then folds the journal into the file and empties it, so

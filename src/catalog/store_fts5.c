@@ -559,3 +559,79 @@ pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, 
         *count = n;
     return st;
 }
+
+/* ---- transcripts -------------------------------------------------------- */
+
+pk_status pk_db_transcript_fts_create(pk_db *s)
+{
+    /* External content: the text lives once, in `transcript`. */
+    return pk_db_exec(s, "CREATE VIRTUAL TABLE transcript_fts USING fts5("
+                         "text, content = 'transcript', content_rowid = 'id', "
+                         "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')");
+}
+
+static pk_status transcript_fts_run(pk_db *s, const char *sql, int64_t asset_id)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return pk_sqlite_fail(s, "cannot prepare a transcript statement");
+    sqlite3_bind_int64(q, 1, asset_id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? PK_OK : pk_sqlite_fail(s, "transcript full-text update failed");
+}
+
+pk_status pk_db_transcript_fts_index(pk_db *s, int64_t asset_id)
+{
+    return transcript_fts_run(s, "INSERT INTO transcript_fts(rowid, text) "
+                                 "SELECT id, text FROM transcript WHERE asset_id = ?",
+                              asset_id);
+}
+
+pk_status pk_db_transcript_fts_unindex(pk_db *s, int64_t asset_id)
+{
+    /* An external-content index forgets a row given the text it indexed. */
+    return transcript_fts_run(s, "INSERT INTO transcript_fts(transcript_fts, rowid, text) "
+                                 "SELECT 'delete', id, text FROM transcript WHERE asset_id = ?",
+                              asset_id);
+}
+
+pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,
+                                int (*fn)(void *user, const pk_transcript_hit *hit), void *user)
+{
+    if (!m->text)
+        return PK_OK;
+    /* The full text drives (CROSS JOIN keeps it outer). One asset's
+     * sentences were inserted together, so their ids are one range: FTS5
+     * seeks it in each word's list instead of reading the whole list per
+     * sentence. */
+    const char *sql = asset_id < 0
+                          ? "SELECT t.id, t.asset_id, t.start_time, t.end_time, t.text, -bm25(transcript_fts) "
+                            "FROM transcript_fts CROSS JOIN transcript t ON t.id = transcript_fts.rowid "
+                            "WHERE transcript_fts MATCH ?1 ORDER BY rank"
+                          : "SELECT t.id, t.asset_id, t.start_time, t.end_time, t.text, -bm25(transcript_fts) "
+                            "FROM transcript_fts CROSS JOIN transcript t ON t.id = transcript_fts.rowid "
+                            "WHERE transcript_fts MATCH ?1 AND transcript_fts.rowid BETWEEN "
+                            "(SELECT min(id) FROM transcript WHERE asset_id = ?2) AND "
+                            "(SELECT max(id) FROM transcript WHERE asset_id = ?2) AND t.asset_id = ?2 "
+                            "ORDER BY t.start_time, t.id";
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return pk_sqlite_fail(s, "cannot prepare the transcript search");
+    sqlite3_bind_text(q, 1, m->text, -1, SQLITE_STATIC);
+    if (asset_id >= 0)
+        sqlite3_bind_int64(q, 2, asset_id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        pk_transcript_hit h = {sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+                               sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
+                               (const char *)sqlite3_column_text(q, 4), sqlite3_column_double(q, 5)};
+        if (fn(user, &h)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    pk_status st = rc == SQLITE_DONE ? PK_OK : pk_sqlite_fail(s, "transcript search failed");
+    sqlite3_finalize(q);
+    return st;
+}

@@ -8,13 +8,18 @@
  * Every output says which engine and model made it: the JSON and WebVTT in
  * the file, all of them in the provenance sidecar. The words are also kept
  * in the transcript store under the media's SHA-256, so `postkit cut` finds
- * them when the user hands it only the edited .txt.
+ * them when the user hands it only the edited .txt, and its sentences go to
+ * the catalogue when the media is catalogued, so `postkit search` finds them.
  */
 #include "speech/internal.h"
 
+#include <postkit/catalog.h>
+
 #include <math.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef enum out_kind { OUT_SRT, OUT_VTT, OUT_JSON, OUT_TXT } out_kind;
 
@@ -138,6 +143,38 @@ static pk_status write_output(pk_run *run, const char *path, out_kind kind, cons
     return pk_output_commit(run, out);
 }
 
+/* Put t's sentences into the catalogue (--catalog, $POSTKIT_CATALOG or the
+ * default) when it exists and knows t's content; *catalogued says whether
+ * they went in. No catalogue is no error: transcribing needs none. */
+static pk_status store_in_catalogue(pk_run *run, const pk_transcript *t, int *catalogued)
+{
+    pk_ctx *ctx = pk_run_ctx(run);
+    *catalogued = 0;
+    char *path = NULL;
+    struct stat sb;
+    if (pk_catalog_path(ctx, pk_run_str(run, "catalog"), &path) != PK_OK || stat(path, &sb) != 0) {
+        free(path);
+        return PK_OK;
+    }
+    pk_catalog *cat;
+    pk_status st = pk_catalog_open(ctx, path, 0, &cat);
+    free(path);
+    if (st != PK_OK)
+        return st;
+    pk_catalog_sentence *s = calloc(t->n_sentences ? t->n_sentences : 1, sizeof *s);
+    if (!s) {
+        pk_catalog_close(cat);
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    }
+    for (size_t i = 0; i < t->n_sentences; i++)
+        s[i] = (pk_catalog_sentence){t->sentences[i].start, t->sentences[i].end, t->sentences[i].text};
+    pk_catalog_transcriber by = {t->engine, t->model, t->model_version, t->model_sha256};
+    st = pk_catalog_put_transcript(cat, t->source_sha256, &by, s, t->n_sentences, catalogued);
+    free(s);
+    pk_catalog_close(cat);
+    return st;
+}
+
 static pk_status transcribe_run(pk_run *run)
 {
     pk_ctx *ctx = pk_run_ctx(run);
@@ -156,6 +193,7 @@ static pk_status transcribe_run(pk_run *run)
     if ((st = pk_transcript_new(ctx, &t)) != PK_OK)
         return st;
     double t_start = pk_monotonic_seconds();
+    int catalogued = 0;
     if ((st = pk_transcript_set_meta(ctx, t, in, NULL, NULL, NULL, NULL)) == PK_OK)
         st = make_transcript(run, in, t);
     if (st == PK_OK)
@@ -173,6 +211,10 @@ static pk_status transcribe_run(pk_run *run)
              * written only means `cut` will want the JSON. */
             pk_log(ctx, PK_LOG_WARNING, "%s", pk_ctx_errmsg(ctx));
         }
+        /* The same for a catalogue that cannot be opened or written: the
+         * transcript is still in the outputs. */
+        if (st == PK_OK && store_in_catalogue(run, t, &catalogued) != PK_OK)
+            pk_log(ctx, PK_LOG_WARNING, "%s", pk_ctx_errmsg(ctx));
     }
     /* One recognition, every output asked for. */
     size_t n_cues = 0;
@@ -203,6 +245,7 @@ static pk_status transcribe_run(pk_run *run)
         json_object_set_new(rec, "words", json_integer((json_int_t)t->words.n));
         json_object_set_new(rec, "sentences", json_integer((json_int_t)t->n_sentences));
         json_object_set_new(rec, "cues", json_integer((json_int_t)n_cues));
+        json_object_set_new(rec, "catalogued", json_boolean(catalogued));
         json_object_set_new(rec, "seconds", json_real(pk_round(elapsed, 3)));
         if (t->duration > 0)
             json_object_set_new(rec, "real_time_factor", json_real(pk_round(elapsed / t->duration, 4)));
@@ -244,7 +287,11 @@ static const pk_param_spec transcribe_params[] = {
     {.name = "max-gap", .type = PK_PARAM_FLOAT, .defval = "1", .min = 0.1, .max = 60, .unit = "s",
      .help = "a silence this long is never covered by a cue (a cue reaches into it by half of it at most, or as far as --min-duration needs)"},
     {.name = "store", .type = PK_PARAM_BOOL, .defval = "yes",
-     .help = "keep the words in the transcript store so `postkit cut` finds them from the media"},
+     .help = "keep the words in the transcript store so `postkit cut` finds them from the media, and "
+             "the sentences in the catalogue when FILE is catalogued, so `postkit search` finds them"},
+    {.name = "catalog", .type = PK_PARAM_STRING, .metavar = "PATH",
+     .help = "catalogue to store the sentences in (default: $POSTKIT_CATALOG, else "
+             "$XDG_DATA_HOME/postkit/catalog.db); none there, nothing stored"},
     {.name = NULL},
 };
 

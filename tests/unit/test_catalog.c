@@ -274,7 +274,7 @@ static void test_upgrade_from_v4(void **state)
 static void test_upgrade_from_v5(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(pk_catalog_schema_version(), 6);
+    assert_int_equal(pk_catalog_schema_version(), 7);
     pk_db *s;
     assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
     assert_int_equal(pk_schema_upgrade(s, 5, NULL), PK_OK);
@@ -298,7 +298,7 @@ static void test_upgrade_from_v5(void **state)
     pk_catalog *cat;
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
     assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
-    assert_int_equal(v, 6);
+    assert_int_equal(v, pk_catalog_schema_version());
     assert_int_equal(pk_db_query_int(cat->store,
                                      "SELECT count(*) FROM sqlite_master WHERE name IN ('face', 'face_scan', "
                                      "'person', 'face_person', 'face_happy')",
@@ -316,6 +316,108 @@ static void test_upgrade_from_v5(void **state)
     free(m.text);
     assert_int_equal(got, 1);
     assert_int_equal(hits[0].id, 7);
+    pk_catalog_close(cat);
+}
+
+typedef struct sentences_seen {
+    int64_t ids[8];
+    double scores[8];
+    size_t n;
+} sentences_seen;
+
+static int note_sentence(void *user, const pk_transcript_hit *h)
+{
+    sentences_seen *s = user;
+    if (s->n < 8) {
+        s->ids[s->n] = h->id;
+        s->scores[s->n++] = h->score;
+    }
+    return 0;
+}
+
+/* Sentences matching `words` (asset_id < 0: all, best first). */
+static size_t find_sentences(pk_catalog *cat, const char *words, int prefix, int64_t asset_id,
+                             sentences_seen *seen)
+{
+    pk_fts_phrase ph = {words, PK_FTS_ANY, prefix, 0};
+    pk_fts_match m;
+    assert_int_equal(pk_db_fts_match(cat->store, &ph, 1, &m), PK_OK);
+    memset(seen, 0, sizeof *seen);
+    assert_int_equal(pk_db_transcript_each(cat->store, &m, asset_id, note_sentence, seen), PK_OK);
+    free(m.text);
+    return seen->n;
+}
+
+/* A version-6 catalogue is upgraded to 7 keeping its rows; a transcript put
+ * for a catalogued content is found by its words (a phrase only in order),
+ * replaced by the next one, and refused for content the catalogue lacks. */
+static void test_upgrade_from_v6_and_transcripts(void **state)
+{
+    fixture *f = *state;
+    pk_db *s;
+    assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
+    assert_int_equal(pk_schema_upgrade(s, 6, NULL), PK_OK);
+    assert_int_equal(pk_db_exec(s, "INSERT INTO asset(id, sha256, size, type, created_at) VALUES "
+                                   "(1, 'aa', 1, 'video', 'now'), (2, 'bb', 1, 'audio', 'now');"
+                                   "INSERT INTO location(id, asset_id, path, folder, name, root, size, mtime_ns, "
+                                   "fast_hash, first_seen, last_seen) VALUES (7, 1, '/p/a.mov', '/p', "
+                                   "'a.mov', '/p', 1, 0, '0', 'now', 'now');"
+                                   "INSERT INTO producer(name, version, params) VALUES ('x', '1', '')"),
+                     PK_OK);
+    int64_t n;
+    assert_int_equal(pk_db_query_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'transcript'", -1, &n),
+                     PK_OK);
+    assert_int_equal(n, 0);
+    pk_db_close(s);
+
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    int v;
+    assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
+    assert_int_equal(v, 7);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM location", -1, &n), PK_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM asset", -1, &n), PK_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM producer", -1, &n), PK_OK);
+    assert_int_equal(n, 1);
+
+    pk_catalog_transcriber by = {"pocketsphinx", "en-us", "1", "00"};
+    const pk_catalog_sentence a[] = {{1.5, 3.0, "My fellow Americans, ask not."},
+                                     {4.0, 6.5, "Americans and all their fellow citizens here."},
+                                     {7.0, 8.0, "Réykjavík is cold, fellow travellers."}};
+    int catalogued = -1;
+    assert_int_equal(pk_catalog_put_transcript(cat, "aa", &by, a, 3, &catalogued), PK_OK);
+    assert_int_equal(catalogued, 1);
+    assert_int_equal(pk_catalog_put_transcript(cat, "zz", &by, a, 3, &catalogued), PK_OK);
+    assert_int_equal(catalogued, 0);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM transcript", -1, &n), PK_OK);
+    assert_int_equal(n, 3);
+
+    sentences_seen seen;
+    assert_int_equal(find_sentences(cat, "fellow americans", 0, -1, &seen), 1);
+    assert_int_equal(seen.ids[0], 1);
+    assert_int_equal(find_sentences(cat, "americans fellow", 0, -1, &seen), 0);
+    assert_int_equal(find_sentences(cat, "reykjavik", 0, 1, &seen), 1);   /* accents folded */
+    assert_int_equal(find_sentences(cat, "travel", 1, 1, &seen), 1);      /* a word prefix */
+    assert_int_equal(find_sentences(cat, "fellow", 0, 2, &seen), 0);      /* another asset */
+    /* Best first by BM25: the longest sentence last. */
+    assert_int_equal(find_sentences(cat, "fellow", 0, -1, &seen), 3);
+    assert_true(seen.scores[0] >= seen.scores[1] && seen.scores[1] > seen.scores[2]);
+    assert_int_equal(seen.ids[2], 2);
+    /* In time order for one asset. */
+    assert_int_equal(find_sentences(cat, "fellow", 0, 1, &seen), 3);
+    assert_true(seen.ids[0] < seen.ids[1] && seen.ids[1] < seen.ids[2]);
+
+    /* A new transcript replaces the old one, its words and index included. */
+    const pk_catalog_sentence b[] = {{0.5, 2.0, "An entirely different speech."}};
+    assert_int_equal(pk_catalog_put_transcript(cat, "aa", &by, b, 1, &catalogued), PK_OK);
+    assert_int_equal(find_sentences(cat, "fellow", 0, -1, &seen), 0);
+    assert_int_equal(find_sentences(cat, "different speech", 0, -1, &seen), 1);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM transcript", -1, &n), PK_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(pk_db_exec(cat->store, "INSERT INTO transcript_fts(transcript_fts) VALUES ('integrity-check')"),
+                     PK_OK);
     pk_catalog_close(cat);
 }
 
@@ -456,6 +558,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fts_query_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v6_and_transcripts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_top_is_bm25, setup, teardown),
         cmocka_unit_test(test_fts_buckets),
         cmocka_unit_test(test_centre_hash_turns),
