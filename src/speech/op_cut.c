@@ -357,6 +357,24 @@ done:
     return st;
 }
 
+/* The edit in one or two lines: what was removed and what is left. */
+static void cut_print(const json_t *rec, FILE *out)
+{
+    const json_t *output = json_object_get(rec, "output");
+    fprintf(out, "%s -> %s\n", json_string_value(json_object_get(rec, "input")),
+            output ? json_string_value(output) : "(no media written)");
+    fprintf(out, "  %lld of %lld words deleted, %lld fillers removed; %zu ranges kept: %.2f s of %.2f s",
+            (long long)json_integer_value(json_object_get(rec, "words_deleted")),
+            (long long)json_integer_value(json_object_get(rec, "words")),
+            (long long)json_integer_value(json_object_get(rec, "fillers_removed")),
+            json_array_size(json_object_get(rec, "ranges")),
+            json_number_value(json_object_get(rec, "output_duration")),
+            json_number_value(json_object_get(rec, "input_duration")));
+    if (output)
+        fprintf(out, " (%lld video frames)", (long long)json_integer_value(json_object_get(rec, "video_frames")));
+    fputc('\n', out);
+}
+
 static const pk_param_spec cut_params[] = {
     {.name = "transcript", .type = PK_PARAM_PATH_IN, .metavar = "EDITED.txt",
      .help = "the transcript text `transcribe` wrote, with words or lines deleted"},
@@ -405,5 +423,6 @@ const pk_op pk_op_cut = {
     .max_inputs = 1,
     .params = cut_params,
     .run = cut_run,
+    .print_human = cut_print,
     .flags = PK_OP_WRITES,
 };

@@ -295,6 +295,26 @@ static const pk_param_spec transcribe_params[] = {
     {.name = NULL},
 };
 
+/* One line per file: where the transcript went, how much speech it holds,
+ * which engine made it; the numbers scripts need are in --json. */
+static void transcribe_print(const json_t *rec, FILE *out)
+{
+    fprintf(out, "%s ->", json_string_value(json_object_get(rec, "input")));
+    size_t i;
+    const json_t *o;
+    json_array_foreach(json_object_get(rec, "outputs"), i, o)
+        fprintf(out, "%s %s", i ? "," : "", json_string_value(o));
+    fputc('\n', out);
+    fprintf(out, "  %lld words, %lld sentence(s) in %.1f s of speech (of %.1f s); %s, %.2fx real time%s\n",
+            (long long)json_integer_value(json_object_get(rec, "words")),
+            (long long)json_integer_value(json_object_get(rec, "sentences")),
+            json_number_value(json_object_get(rec, "speech_seconds")),
+            json_number_value(json_object_get(rec, "duration")),
+            json_string_value(json_object_get(rec, "engine")),
+            json_number_value(json_object_get(rec, "real_time_factor")),
+            json_is_true(json_object_get(rec, "catalogued")) ? "; searchable in the catalogue" : "");
+}
+
 const pk_op pk_op_transcribe = {
     .name = "transcribe",
     .summary = "Transcribe speech to subtitles (SRT, WebVTT) or an editable transcript",
@@ -312,5 +332,6 @@ const pk_op pk_op_transcribe = {
     .max_inputs = 1,
     .params = transcribe_params,
     .run = transcribe_run,
+    .print_human = transcribe_print,
     .flags = PK_OP_WRITES,
 };

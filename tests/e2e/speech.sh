@@ -49,6 +49,8 @@ expect "transcribe to .srt, .vtt, .json and .txt in one run exits 0" [ "$rc" -eq
 for ext in srt vtt json txt; do
   expect "... writing the .$ext" [ -s "$T/speech.$ext" ]
 done
+expect "the human report names the input, every output and the word count" \
+  bash -c "grep -q 'speech.wav -> .*speech.srt, .*speech.txt' '$out' && grep -qE '^  [1-9][0-9]* words, ' '$out'"
 expect "SRT cues are numbered with hh:mm:ss,mmm times" \
   bash -c "head -2 '$T/speech.srt' | grep -qxE '1|[0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} --> [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}' && [ \$(head -2 '$T/speech.srt' | grep -cE '^(1|[0-9:,]+ --> [0-9:,]+)$') -eq 2 ]"
 expect "WebVTT starts with its header and uses hh:mm:ss.mmm" \
