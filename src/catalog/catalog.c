@@ -112,26 +112,12 @@ pk_status pk_catalog_open_for_run(pk_run *run, int create, pk_catalog **out)
     return st;
 }
 
+/* A producer without a model is the same row kind with empty model columns
+ * (the schema's defaults), so one statement serves both. */
 pk_status pk_catalog_producer(pk_catalog *cat, const char *name, const char *version,
                               const char *params, int64_t *id)
 {
-    pk_stmt *q;
-    /* The no-op update makes RETURNING yield the id of an existing row too. */
-    pk_status st = pk_db_prepare(cat->store,
-                                    "INSERT INTO producer(name, version, params) VALUES (?,?,?) "
-                                    "ON CONFLICT (name, version, params, model_id, model_sha256) "
-                                    "DO UPDATE SET name = excluded.name RETURNING id",
-                                    &q);
-    if (st != PK_OK)
-        return st;
-    pk_stmt_bind_text(q, 1, name);
-    pk_stmt_bind_text(q, 2, version);
-    pk_stmt_bind_text(q, 3, params);
-    int r = pk_stmt_step(q);
-    if (r == 1)
-        *id = pk_stmt_int(q, 0);
-    pk_stmt_free(q);
-    return r == 1 ? PK_OK : pk_fail(cat->ctx, PK_ERR_INTERNAL, cat->path, "cannot record producer %s", name);
+    return pk_catalog_model_producer(cat, name, version, params, "", "", id);
 }
 
 pk_status pk_catalog_model_producer(pk_catalog *cat, const char *name, const char *version,
@@ -147,6 +133,7 @@ pk_status pk_catalog_model_producer(pk_catalog *cat, const char *name, const cha
                                  &q);
     if (st != PK_OK)
         return st;
+    /* The no-op update makes RETURNING yield the id of an existing row too. */
     pk_stmt_bind_text(q, 1, name);
     pk_stmt_bind_text(q, 2, version);
     pk_stmt_bind_text(q, 3, params);

@@ -642,6 +642,25 @@ static void split_path(const char *path, char *folder, size_t fsize, const char 
     *name = slash ? slash + 1 : path;
 }
 
+/* Binds the columns that the location insert and update share, in their
+ * order: asset, path, folder, name, root, size, mtime, device, inode, fast
+ * hash, seen time (parameters 1-11). */
+static void bind_location(pk_stmt *q, int64_t asset, const todo *t, const result *r, const char *folder,
+                          const char *name, const char *now)
+{
+    pk_stmt_bind_int(q, 1, asset);
+    pk_stmt_bind_text(q, 2, t->path);
+    pk_stmt_bind_text(q, 3, folder);
+    pk_stmt_bind_text(q, 4, name);
+    pk_stmt_bind_text(q, 5, t->root);
+    pk_stmt_bind_int(q, 6, r->size);
+    pk_stmt_bind_int(q, 7, r->mtime_ns);
+    pk_stmt_bind_int(q, 8, t->device);
+    pk_stmt_bind_int(q, 9, t->inode);
+    pk_stmt_bind_text(q, 10, r->fast);
+    pk_stmt_bind_text(q, 11, now);
+}
+
 /* Where this file's location row is: its own (known path), one left by a
  * move (same content, old path gone), or a new one. */
 static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t asset,
@@ -678,17 +697,7 @@ static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t
     split_path(t->path, folder, sizeof folder, &name);
     if (st == PK_OK && loc) {
         q = j->w.loc_update;
-        pk_stmt_bind_int(q, 1, asset);
-        pk_stmt_bind_text(q, 2, t->path);
-        pk_stmt_bind_text(q, 3, folder);
-        pk_stmt_bind_text(q, 4, name);
-        pk_stmt_bind_text(q, 5, t->root);
-        pk_stmt_bind_int(q, 6, r->size);
-        pk_stmt_bind_int(q, 7, r->mtime_ns);
-        pk_stmt_bind_int(q, 8, t->device);
-        pk_stmt_bind_int(q, 9, t->inode);
-        pk_stmt_bind_text(q, 10, r->fast);
-        pk_stmt_bind_text(q, 11, j->now);
+        bind_location(q, asset, t, r, folder, name, j->now);
         pk_stmt_bind_int(q, 12, loc);
         st = run_stmt(q, NULL);
         if (moved) {
@@ -701,17 +710,7 @@ static pk_status upsert_location(job *j, const todo *t, const result *r, int64_t
             j->n.changed++;
     } else if (st == PK_OK) {
         q = j->w.loc_insert;
-        pk_stmt_bind_int(q, 1, asset);
-        pk_stmt_bind_text(q, 2, t->path);
-        pk_stmt_bind_text(q, 3, folder);
-        pk_stmt_bind_text(q, 4, name);
-        pk_stmt_bind_text(q, 5, t->root);
-        pk_stmt_bind_int(q, 6, r->size);
-        pk_stmt_bind_int(q, 7, r->mtime_ns);
-        pk_stmt_bind_int(q, 8, t->device);
-        pk_stmt_bind_int(q, 9, t->inode);
-        pk_stmt_bind_text(q, 10, r->fast);
-        pk_stmt_bind_text(q, 11, j->now);
+        bind_location(q, asset, t, r, folder, name, j->now);
         pk_stmt_bind_text(q, 12, j->now);
         st = run_stmt(q, &loc);
         j->n.added++;
