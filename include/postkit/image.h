@@ -137,6 +137,19 @@ typedef struct pk_image_options {
 pk_status pk_image_load(pk_ctx *ctx, const char *path, const pk_image_options *opts,
                         VipsImage **out);
 
+/* How the pixels of `im` (8-bit, 3 bands, as loaded with PK_COLOUR_KEEP)
+ * become linear light with sRGB primaries and D65 white, when its embedded
+ * ICC profile is an RGB "matrix/shaper" one (sRGB, Display P3, Adobe RGB,
+ * ProPhoto...): linear[o] = sum over c of matrix[3o + c] * curves[256c + v_c],
+ * v_c being band c's 8-bit level. Values outside 0..1 (colours outside the
+ * sRGB gamut) are part of the answer. Checked against lcms2's own
+ * transform on a grid of mixed colours. Returns 1 when `curves` and
+ * `matrix` are filled; 0 when `im` has no such profile (none, CMYK, grey,
+ * LUT-based) or is not 8-bit RGB: then convert with pk_image_load. Lets a
+ * pixel operation fold the conversion into its own per-pixel work instead
+ * of a separate ICC pass. */
+int pk_image_profile_to_linear(VipsImage *im, float curves[3 * 256], double matrix[9]);
+
 /* The fastest correct thumbnail of `path`: longest side `size` pixels (a
  * smaller picture is not enlarged), rotated upright, 8-bit sRGB with 3 bands
  * (+ alpha when the file has one), converted through an embedded ICC

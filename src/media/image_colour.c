@@ -11,6 +11,7 @@
 #include "media/internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <lcms2.h>
@@ -90,10 +91,62 @@ static int drop_profile(VipsImage *in, VipsImage **out)
 
 /* ---- sRGB -------------------------------------------------------------- */
 
+/* Whether `im`'s embedded RGB profile is sRGB for 8-bit purposes: a grid of
+ * 16^3 8-bit colours (every level 0, 17, ..., 255) taken through it into
+ * lcms2's own sRGB lands within SRGB_SAME_LEVELS of where it started. Most
+ * camera and export JPEGs embed one of the many sRGB profiles (v2 tables,
+ * v4 parametric curves); converting those costs a libvips ICC transform
+ * (two lcms2 passes through a float connection space: ~8 % of a photo
+ * match's CPU) to move no pixel by a visible amount. */
+#define SRGB_SAME_LEVELS 0.5
+static int embedded_is_srgb(VipsImage *im)
+{
+    const void *blob;
+    size_t len;
+    if (vips_image_get_blob(im, VIPS_META_ICC_NAME, &blob, &len) != 0)
+        return 0;
+    cmsHPROFILE src = cmsOpenProfileFromMem(blob, (cmsUInt32Number)len);
+    if (!src)
+        return 0;
+    int same = 0;
+    cmsHPROFILE srgb = cmsGetColorSpace(src) == cmsSigRgbData ? cmsCreate_sRGBProfile() : NULL;
+    cmsHTRANSFORM t = srgb ? cmsCreateTransform(src, TYPE_RGB_8, srgb, TYPE_RGB_DBL,
+                                                INTENT_RELATIVE_COLORIMETRIC, cmsFLAGS_NOCACHE)
+                           : NULL;
+    if (t) {
+        enum { STEPS = 16, N = STEPS * STEPS * STEPS, LEVEL_STEP = 255 / (STEPS - 1) };
+        uint8_t in[N * 3];
+        double out[N * 3];
+        for (int i = 0; i < N; i++) {
+            in[3 * i] = (uint8_t)(i / (STEPS * STEPS) * LEVEL_STEP);
+            in[3 * i + 1] = (uint8_t)(i / STEPS % STEPS * LEVEL_STEP);
+            in[3 * i + 2] = (uint8_t)(i % STEPS * LEVEL_STEP);
+        }
+        cmsDoTransform(t, in, out, N);
+        same = 1;
+        for (int i = 0; i < N * 3 && same; i++) /* TYPE_RGB_DBL is 0..1 */
+            same = fabs(out[i] * 255.0 - in[i]) <= SRGB_SAME_LEVELS;
+        cmsDeleteTransform(t);
+    }
+    if (srgb)
+        cmsCloseProfile(srgb);
+    cmsCloseProfile(src);
+    return same;
+}
+
 static pk_status to_srgb(pk_ctx *ctx, const char *path, VipsImage *in, int depth, int rgb,
                          VipsImage **out)
 {
     int grey = pk_vips_is_grey(in) && !rgb;
+    if (!grey && vips_image_get_typeof(in, VIPS_META_ICC_NAME) && depth == 8 &&
+        in->BandFmt == VIPS_FORMAT_UCHAR && pk_vips_usable_icc(in) && embedded_is_srgb(in)) {
+        /* Already sRGB: the pixels are the answer; the profile stays. */
+        VipsImage *conv;
+        if (vips_colourspace(in, &conv, VIPS_INTERPRETATION_sRGB, NULL))
+            return pk_vips_fail(ctx, PK_ERR_INPUT, path, "cannot convert to sRGB");
+        *out = conv;
+        return PK_OK;
+    }
     if (!grey && vips_image_get_typeof(in, VIPS_META_ICC_NAME)) {
         if (pk_vips_usable_icc(in) && vips_icc_transform(in, out, "srgb", "embedded", TRUE, "depth", depth, "intent",
                                VIPS_INTENT_RELATIVE, NULL) == 0)
@@ -265,6 +318,43 @@ static int read_separable(cmsHTRANSFORM t, int n_in, int n_out, int wide, separa
         g_free(sp->lut);
         sp->lut = NULL;
     }
+    return ok;
+}
+
+int pk_image_profile_to_linear(VipsImage *im, float curves[3 * 256], double matrix[9])
+{
+    const void *blob;
+    size_t len;
+    if (im->BandFmt != VIPS_FORMAT_UCHAR || im->Bands != 3 || !pk_vips_usable_icc(im) ||
+        vips_image_get_blob(im, VIPS_META_ICC_NAME, &blob, &len) != 0)
+        return 0;
+    cmsHPROFILE src = cmsOpenProfileFromMem(blob, (cmsUInt32Number)len);
+    cmsHPROFILE dst = src && cmsGetColorSpace(src) == cmsSigRgbData ? linear_profile(0) : NULL;
+    cmsHTRANSFORM t = dst ? cmsCreateTransform(src, TYPE_RGB_8, dst, TYPE_RGB_FLT,
+                                               INTENT_RELATIVE_COLORIMETRIC, 0)
+                          : NULL;
+    separable sp;
+    int ok = t && read_separable(t, 3, 3, 0, &sp);
+    /* An offset (a profile whose black is not zero light) does not fit
+     * "tables, then a matrix". */
+    for (int o = 0; ok && o < 3; o++)
+        ok = fabs(sp.off[o]) <= 1e-6;
+    if (ok) {
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++)
+                curves[c * 256 + v] = sp.lut[v * 3 + c];
+        for (int o = 0; o < 3; o++)
+            for (int c = 0; c < 3; c++)
+                matrix[o * 3 + c] = sp.col[c][o];
+    }
+    if (t && sp.lut)
+        g_free(sp.lut);
+    if (t)
+        cmsDeleteTransform(t);
+    if (dst)
+        cmsCloseProfile(dst);
+    if (src)
+        cmsCloseProfile(src);
     return ok;
 }
 

@@ -32,7 +32,7 @@ static const char *base_name(const char *path)
 }
 
 pk_status pk_contact_sheet_open(pk_run *run, const char *path, const char *title,
-                                const char *ref_path, const char *ref_uri, pk_contact_sheet **out)
+                                const char *ref_path, pk_contact_sheet **out)
 {
     pk_contact_sheet *cs = calloc(1, sizeof *cs);
     if (!cs)
@@ -71,10 +71,9 @@ pk_status pk_contact_sheet_open(pk_run *run, const char *path, const char *title
         fputs("</b></p>\n", f);
     }
     fputs("<table>\n<tr><th>photo</th><th>before</th><th>after</th>", f);
-    if (ref_uri)
+    if (ref_path)
         fputs("<th>reference</th>", f);
     fputs("<th>exposure</th><th>white balance</th></tr>\n", f);
-    (void)ref_uri;
     *out = cs;
     return PK_OK;
 }

@@ -41,6 +41,9 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, const float *sour
 /* kernel.c: the corrected image as a lazily evaluated libvips image.
  *
  * `in` has 3 bands: sRGB-encoded uchar or ushort, or linear-light float.
+ * `in_curves` (NULL: the sRGB curve) is, for a uchar `in` only, each band's
+ * 256 levels -> linear light (pk_image_profile_to_linear), band after band;
+ * the profile's matrix is then the caller's to fold into c->matrix.
  * `out_format` is VIPS_FORMAT_UCHAR or VIPS_FORMAT_USHORT (sRGB-encoded
  * output) or VIPS_FORMAT_FLOAT (linear light, roll-off applied, for a later
  * ICC conversion). Nothing is computed until *out is written; the image is
@@ -49,7 +52,7 @@ pk_status pk_photo_measure_some(pk_ctx *ctx, const float *rgb, const float *sour
  * the caller unrefs *out. Fails with PK_ERR_INPUT for another band count or
  * format, PK_ERR_INTERNAL when memory is exhausted. */
 pk_status pk_photo_apply_vips(pk_ctx *ctx, VipsImage *in, const pk_photo_correction *c,
-                              VipsBandFormat out_format, VipsImage **out);
+                              const float *in_curves, VipsBandFormat out_format, VipsImage **out);
 
 /* raw.c: a camera RAW file's colour data (as read by LibRaw). */
 typedef struct pk_photo_raw_info {
@@ -86,11 +89,12 @@ pk_status pk_photo_to_profile(pk_ctx *ctx, VipsImage *in, const void *icc, size_
                               int depth, VipsImage **out);
 
 /* contact.c: the HTML contact sheet of a batch, written row by row through
- * a safe output (open and every call on the run's thread). `ref_uri` (a
- * data URI, may be NULL) is shown in every row when given. */
+ * a safe output (open and every call on the run's thread). With a
+ * reference (`ref_path` not NULL) each row shows the `ref_uri` it is given
+ * (a data URI) in a reference column. */
 typedef struct pk_contact_sheet pk_contact_sheet;
 pk_status pk_contact_sheet_open(pk_run *run, const char *path, const char *title,
-                                const char *ref_path, const char *ref_uri, pk_contact_sheet **out);
+                                const char *ref_path, pk_contact_sheet **out);
 /* One row from a photo's record ("input", "output", "exposure",
  * "white_balance"); the URIs may be NULL. */
 void pk_contact_sheet_add(pk_contact_sheet *cs, const json_t *record, const char *before_uri,

@@ -30,7 +30,8 @@
 
 typedef struct kernel {
     VipsBandFormat in_format, out_format;
-    float *in_table;     /* encoded level -> linear (NULL for float input) */
+    float *in_table;     /* encoded level -> linear, per band: 3 x levels (NULL for float input) */
+    int levels;
     float pre[9];        /* linear RGB -> RGB (or -> LMS with colour) */
     int color;
     float *cbrt_table;   /* odd cube root, float-bit indexed */
@@ -104,8 +105,8 @@ static void to_float9(const double *m, float *f)
         f[i] = (float)m[i];
 }
 
-static kernel *kernel_new(const pk_photo_correction *c, VipsBandFormat in_format,
-                          VipsBandFormat out_format)
+static kernel *kernel_new(const pk_photo_correction *c, const float *in_curves,
+                          VipsBandFormat in_format, VipsBandFormat out_format)
 {
     kernel *k = calloc(1, sizeof *k);
     if (!k)
@@ -114,10 +115,17 @@ static kernel *kernel_new(const pk_photo_correction *c, VipsBandFormat in_format
     k->out_format = out_format;
     if (in_format != VIPS_FORMAT_FLOAT) {
         int levels = in_format == VIPS_FORMAT_UCHAR ? 256 : 65536;
-        if (!(k->in_table = malloc((size_t)levels * sizeof *k->in_table)))
+        k->levels = levels;
+        if (!(k->in_table = malloc(3 * (size_t)levels * sizeof *k->in_table)))
             goto oom;
-        for (int i = 0; i < levels; i++)
-            k->in_table[i] = (float)pk_srgb_to_linear((double)i / (levels - 1));
+        if (in_curves) {
+            memcpy(k->in_table, in_curves, 3 * (size_t)levels * sizeof *k->in_table);
+        } else {
+            for (int i = 0; i < levels; i++)
+                k->in_table[i] = (float)pk_srgb_to_linear((double)i / (levels - 1));
+            for (int b = 1; b < 3; b++)
+                memcpy(k->in_table + b * levels, k->in_table, (size_t)levels * sizeof *k->in_table);
+        }
     }
     k->color = (c->mode & PK_PHOTO_COLOR) != 0;
     if (k->color) {
@@ -202,15 +210,26 @@ static void mat_rows(const float *restrict m, const float *restrict in, float *r
 static void process_line(const kernel *restrict k, const void *in, void *out, int n,
                          float *restrict a, float *restrict b)
 {
+    const float *restrict t0 = k->in_table, *restrict t1 = t0 + k->levels, *restrict t2 = t1 + k->levels;
     switch (k->in_format) {
-    case VIPS_FORMAT_UCHAR:
-        for (int i = 0; i < n; i++)
-            a[i] = k->in_table[((const uint8_t *)in)[i]];
+    case VIPS_FORMAT_UCHAR: {
+        const uint8_t *p = in;
+        for (int x = 0; x < n; x += 3) {
+            a[x] = t0[p[x]];
+            a[x + 1] = t1[p[x + 1]];
+            a[x + 2] = t2[p[x + 2]];
+        }
         break;
-    case VIPS_FORMAT_USHORT:
-        for (int i = 0; i < n; i++)
-            a[i] = k->in_table[((const uint16_t *)in)[i]];
+    }
+    case VIPS_FORMAT_USHORT: {
+        const uint16_t *p = in;
+        for (int x = 0; x < n; x += 3) {
+            a[x] = t0[p[x]];
+            a[x + 1] = t1[p[x + 1]];
+            a[x + 2] = t2[p[x + 2]];
+        }
         break;
+    }
     default:
         memcpy(a, in, (size_t)n * sizeof *a);
         break;
@@ -284,7 +303,7 @@ static int generate(VipsRegion *out_region, void *seq, void *a, void *b, gboolea
 }
 
 pk_status pk_photo_apply_vips(pk_ctx *ctx, VipsImage *in, const pk_photo_correction *c,
-                              VipsBandFormat out_format, VipsImage **out)
+                              const float *in_curves, VipsBandFormat out_format, VipsImage **out)
 {
     if (in->Bands != 3 || (in->BandFmt != VIPS_FORMAT_UCHAR && in->BandFmt != VIPS_FORMAT_USHORT &&
                            in->BandFmt != VIPS_FORMAT_FLOAT))
@@ -294,7 +313,9 @@ pk_status pk_photo_apply_vips(pk_ctx *ctx, VipsImage *in, const pk_photo_correct
     if (out_format != VIPS_FORMAT_UCHAR && out_format != VIPS_FORMAT_USHORT &&
         out_format != VIPS_FORMAT_FLOAT)
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "unsupported output format");
-    kernel *k = kernel_new(c, in->BandFmt, out_format);
+    if (in_curves && in->BandFmt != VIPS_FORMAT_UCHAR)
+        return pk_fail(ctx, PK_ERR_INTERNAL, in->filename, "input curves are for 8-bit images");
+    kernel *k = kernel_new(c, in_curves, in->BandFmt, out_format);
     if (!k)
         return pk_fail(ctx, PK_ERR_INTERNAL, in->filename, "out of memory");
     VipsImage *o = vips_image_new();

@@ -252,6 +252,16 @@ if [ -r "$A98" ]; then
   expect "--keep-profile: the colours still match the reference" \
     near "$(vips icc_import "$T/kinds/adobe.tif" "$T/imp.v" --embedded && vips icc_export "$T/imp.v" "$T/exp.v" \
       --output-profile srgb && band_means "$T/exp.v")" "$ref_means" 8
+  # An 8-bit Adobe RGB JPEG: its profile's curves and matrix are applied in
+  # the correction kernel; the result is sRGB, tagged so, and the same as
+  # converting it to sRGB first.
+  vips icc_transform "$T/cast.v" "$T/adobe8.jpg[Q=95]" "$A98" --input-profile srgb
+  vips icc_transform "$T/adobe8.jpg" "$T/srgb-first.jpg[Q=95]" srgb --embedded
+  run_pk photo match --ref "$T/ref.jpg" "$T/adobe8.jpg" "$T/srgb-first.jpg" -o "$T/kinds" --no-contact-sheet --force
+  expect "Adobe RGB JPEG: exit 0" [ "$rc" -eq 0 ]
+  expect "Adobe RGB JPEG: written with an sRGB profile" profile_is "$T/kinds/adobe8.jpg" srgb
+  expect "Adobe RGB JPEG: the same colours as when converted to sRGB first" \
+    near "$(band_means "$T/kinds/adobe8.jpg")" "$(band_means "$T/kinds/srgb-first.jpg")" 2
 else
   skip "--keep-profile" "no Adobe RGB profile at $A98"
 fi

@@ -306,6 +306,59 @@ static void test_icc_adobe_rgb(void **state)
     g_object_unref(ref);
 }
 
+/* An 8-bit Adobe RGB JPEG: the curves and matrix of its profile give the
+ * linear light pk_image_load delivers through lcms2, on every patch; a
+ * file without a profile and a CMYK one give none. */
+static void test_profile_to_linear(void **state)
+{
+    fixture *f = *state;
+    if (access(A98_ICC, R_OK) != 0 || access(CMYK_ICC, R_OK) != 0)
+        skip();
+    VipsImage *ref = patch_image(), *adobe, *cmyk;
+    assert_int_equal(vips_icc_transform(ref, &adobe, A98_ICC, "input_profile", "srgb", NULL), 0);
+    char adobe_path[256];
+    snprintf(adobe_path, sizeof adobe_path, "%s", in_dir(f, "adobe8.jpg"));
+    assert_int_equal(vips_jpegsave(adobe, adobe_path, "Q", 98, NULL), 0);
+    g_object_unref(adobe);
+
+    VipsImage *keep, *lin;
+    pk_image_options ol = {.colour = PK_COLOUR_LINEAR};
+    assert_int_equal(pk_image_load(f->ctx, adobe_path, NULL, &keep), PK_OK);
+    assert_int_equal(pk_image_load(f->ctx, adobe_path, &ol, &lin), PK_OK);
+    float curves[3 * 256];
+    double m[9];
+    assert_int_equal(pk_image_profile_to_linear(keep, curves, m), 1);
+    for (int i = 0; i < 4; i++) {
+        double k[3], l[3];
+        pixel(keep, i * 16 + 8, 8, k, 3);
+        pixel(lin, i * 16 + 8, 8, l, 3);
+        for (int o = 0; o < 3; o++) {
+            double v = 0;
+            for (int c = 0; c < 3; c++)
+                v += m[o * 3 + c] * curves[c * 256 + (int)k[c]];
+            assert_true(fabs(v - l[o]) < 1e-4);
+        }
+    }
+    /* Adobe RGB green is outside sRGB: a negative red, kept. */
+    assert_true(m[1] < 0);
+    g_object_unref(keep);
+    g_object_unref(lin);
+
+    VipsImage *plain;
+    save(ref, in_dir(f, "plain.jpg"));
+    assert_int_equal(pk_image_load(f->ctx, f->path, NULL, &plain), PK_OK);
+    assert_int_equal(pk_image_profile_to_linear(plain, curves, m), 0);
+    g_object_unref(plain);
+    assert_int_equal(vips_icc_transform(ref, &cmyk, CMYK_ICC, "input_profile", "srgb", NULL), 0);
+    assert_int_equal(vips_jpegsave(cmyk, in_dir(f, "cmyk8.jpg"), "Q", 98, NULL), 0);
+    g_object_unref(cmyk);
+    VipsImage *c4;
+    assert_int_equal(pk_image_load(f->ctx, f->path, NULL, &c4), PK_OK);
+    assert_int_equal(pk_image_profile_to_linear(c4, curves, m), 0);
+    g_object_unref(c4);
+    g_object_unref(ref);
+}
+
 static void test_cmyk_jpeg(void **state)
 {
     fixture *f = *state;
@@ -919,6 +972,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_orientation),
         TEST(test_icc_adobe_rgb),
+        TEST(test_profile_to_linear),
         TEST(test_cmyk_jpeg),
         TEST(test_grey),
         TEST(test_16bit_linear_round_trip),

@@ -60,7 +60,7 @@ static VipsImage *run_kernel(VipsImage *in, const pk_photo_correction *c, VipsBa
     pk_ctx *ctx;
     assert_int_equal(pk_ctx_new(&ctx), PK_OK);
     VipsImage *out = NULL;
-    assert_int_equal(pk_photo_apply_vips(ctx, in, c, fmt, &out), PK_OK);
+    assert_int_equal(pk_photo_apply_vips(ctx, in, c, NULL, fmt, &out), PK_OK);
     pk_ctx_free(ctx);
     return out;
 }
@@ -192,7 +192,7 @@ static void test_refuses_bad_bands(void **state)
     pk_photo_correction c;
     pk_photo_correction_identity(&c);
     VipsImage *out = NULL;
-    assert_int_equal(pk_photo_apply_vips(ctx, in, &c, VIPS_FORMAT_UCHAR, &out), PK_ERR_INPUT);
+    assert_int_equal(pk_photo_apply_vips(ctx, in, &c, NULL, VIPS_FORMAT_UCHAR, &out), PK_ERR_INPUT);
     assert_null(out);
     assert_non_null(strstr(pk_ctx_errmsg(ctx), "4-band"));
     pk_ctx_free(ctx);
