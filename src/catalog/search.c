@@ -435,8 +435,8 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
         if (!(c = add_clause(ctx, q, sql, 0)))
             return PK_ERR_USAGE;
         bind_num(c, num);
-        return add_measure(ctx, q, c, (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0])),
-                           op, num);
+        char kind = (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0]));
+        return add_measure(ctx, q, c, kind, op, num);
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
@@ -806,64 +806,106 @@ static size_t merge_hits(pk_fts_hit *a, size_t n, size_t limit)
     return k < limit ? k : limit;
 }
 
-typedef struct listed {
-    json_t *list;
-    int64_t count;
-} listed;
+/* Records waiting for their transcript sentences: up to EMIT_CHUNK hits,
+ * with their assets (one asset may hold several of the hits). */
+enum { EMIT_CHUNK = 256 };
+typedef struct chunk {
+    json_t *rec[EMIT_CHUNK];
+    json_t *list[EMIT_CHUNK];
+    int64_t asset[EMIT_CHUNK], count[EMIT_CHUNK];
+    size_t n;
+} chunk;
 
+/* A matching sentence of one of the chunk's assets: listed in every hit of
+ * that asset (the first MAX_LISTED_SENTENCES), counted in all. */
 static int add_sentence(void *user, const pk_transcript_hit *h)
 {
-    listed *l = user;
-    if (l->count++ < MAX_LISTED_SENTENCES) {
+    chunk *c = user;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->asset[i] != h->asset_id || c->count[i]++ >= MAX_LISTED_SENTENCES)
+            continue;
         json_t *s = json_object();
         json_object_set_new(s, "start", json_real(pk_round(h->start, 3)));
         json_object_set_new(s, "end", json_real(pk_round(h->end, 3)));
         json_object_set_new(s, "text", pk_json_string(h->text));
-        json_array_append_new(l->list, s);
+        json_array_append_new(c->list[i], s);
     }
     return 0;
 }
 
-/* Add the sentences of asset `asset_id` matching `words` to record r, in
- * time order: "transcript" (the first MAX_LISTED_SENTENCES) and
- * "transcript_matches" (all). Nothing when none matches. */
-static pk_status add_transcript(pk_catalog *cat, const pk_fts_match *words, int64_t asset_id, json_t *r)
+/* Emit the chunk's records, in order; with `words` (may be NULL), each with
+ * its asset's sentences matching them, in time order: "transcript" (the
+ * first MAX_LISTED_SENTENCES) and "transcript_matches" (all); nothing when
+ * none matches. One pass over the matching sentences for the whole chunk. */
+static pk_status emit_chunk(pk_run *run, pk_catalog *cat, chunk *c, const pk_fts_match *words)
 {
-    listed l = {json_array(), 0};
-    pk_status st = pk_db_transcript_each(cat->store, words, asset_id, add_sentence, &l);
-    if (st == PK_OK && l.count) {
-        json_object_set_new(r, "transcript", l.list);
-        json_object_set_new(r, "transcript_matches", json_integer(l.count));
-    } else {
-        json_decref(l.list);
+    pk_status st = PK_OK;
+    if (words && words->text) {
+        int64_t distinct[EMIT_CHUNK];
+        size_t nd = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            size_t k = 0;
+            while (k < nd && distinct[k] != c->asset[i])
+                k++;
+            if (k == nd)
+                distinct[nd++] = c->asset[i];
+            c->list[i] = json_array();
+            c->count[i] = 0;
+        }
+        st = pk_db_transcript_each_of(cat->store, words, distinct, nd, add_sentence, c);
+        for (size_t i = 0; i < c->n; i++) {
+            if (st == PK_OK && c->count[i]) {
+                json_object_set_new(c->rec[i], "transcript", c->list[i]);
+                json_object_set_new(c->rec[i], "transcript_matches", json_integer(c->count[i]));
+            } else {
+                json_decref(c->list[i]);
+            }
+        }
     }
+    for (size_t i = 0; i < c->n; i++) {
+        if (st == PK_OK)
+            pk_run_emit(run, c->rec[i]);
+        else
+            json_decref(c->rec[i]);
+    }
+    c->n = 0;
     return st;
 }
 
 /* Emit the records of locations ids[0..n), in that order; with `words`
- * (may be NULL), each with its asset's transcript sentences matching them. */
+ * (may be NULL), each with its asset's transcript sentences matching them
+ * (see emit_chunk). */
 static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, const double *scores, size_t n,
                            const pk_fts_match *words)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?",
              columns);
-    pk_stmt *s;
-    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    pk_stmt *s = NULL;
+    chunk *c = calloc(1, sizeof *c);
+    pk_status st = c ? pk_db_prepare(cat->store, sql, &s) : pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (!c)
+        return st;
     for (size_t i = 0; i < n && st == PK_OK; i++) {
         pk_stmt_reset(s);
         pk_stmt_bind_int(s, 1, ids[i]);
         int r = pk_stmt_step(s);
         if (r == 1) {
-            json_t *rec = hit_record(s, scores ? &scores[i] : NULL);
-            if (words && words->text)
-                st = add_transcript(cat, words, pk_stmt_int(s, 4), rec);
-            pk_run_emit(run, rec);
+            c->asset[c->n] = pk_stmt_int(s, 4);
+            c->rec[c->n++] = hit_record(s, scores ? &scores[i] : NULL);
+            if (c->n == EMIT_CHUNK)
+                st = emit_chunk(run, cat, c, words);
         } else if (r < 0) {
             st = PK_ERR_INTERNAL;
         }
     }
+    if (st == PK_OK)
+        st = emit_chunk(run, cat, c, words);
+    else
+        for (size_t i = 0; i < c->n; i++)
+            json_decref(c->rec[i]);
     pk_stmt_free(s);
+    free(c);
     return st;
 }
 

@@ -192,6 +192,13 @@ typedef struct pk_transcript_hit {
 pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,
                                 int (*fn)(void *user, const pk_transcript_hit *hit), void *user);
 
+/* Call fn(user, hit) for the sentences of each asset of assets[0..n)
+ * (distinct) matching `m` (as for pk_db_transcript_each), asset by asset in
+ * that order, each asset's in time order; hit->score is not set. One pass
+ * over the matches for all the assets. A non-zero return stops. */
+pk_status pk_db_transcript_each_of(pk_db *s, const pk_fts_match *m, const int64_t *assets, size_t n,
+                                   int (*fn)(void *user, const pk_transcript_hit *hit), void *user);
+
 /* One asset found by its transcript. */
 typedef struct pk_transcript_asset {
     int64_t asset_id;

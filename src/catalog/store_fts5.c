@@ -811,6 +811,85 @@ pk_status pk_db_transcript_fts_unindex(pk_db *s, int64_t asset_id)
                               asset_id);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+pk_status pk_db_transcript_each_of(pk_db *s, const pk_fts_match *m, const int64_t *assets, size_t n,
+                                   int (*fn)(void *user, const pk_transcript_hit *hit), void *user)
+{
+    if (!m->text || !n)
+        return PK_OK;
+    /* The ids the assets' sentences span (each asset's are one range). */
+    sqlite3_stmt *range = NULL, *match = NULL, *rows = NULL;
+    int64_t lo = INT64_MAX, hi = -1, *ids = NULL;
+    size_t nids = 0, cap = 0;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT min(id), max(id) FROM transcript WHERE asset_id = ?", -1, &range,
+                                NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_int64(range, 1, assets[i]);
+        if ((rc = sqlite3_step(range)) == SQLITE_ROW && sqlite3_column_type(range, 0) != SQLITE_NULL) {
+            lo = sqlite3_column_int64(range, 0) < lo ? sqlite3_column_int64(range, 0) : lo;
+            hi = sqlite3_column_int64(range, 1) > hi ? sqlite3_column_int64(range, 1) : hi;
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(range);
+    }
+    /* One pass over the matches in that span (a word prefix's list is
+     * merged once, not once per asset), then each asset's sentences in
+     * time order, those matched. */
+    if (rc == SQLITE_OK && hi >= 0)
+        rc = sqlite3_prepare_v2(s->db, "SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH ?1 "
+                                       "AND rowid BETWEEN ?2 AND ?3",
+                                -1, &match, NULL);
+    if (match) {
+        sqlite3_bind_text(match, 1, m->text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(match, 2, lo);
+        sqlite3_bind_int64(match, 3, hi);
+        while ((rc = sqlite3_step(match)) == SQLITE_ROW) {
+            if (nids == cap) {
+                int64_t *g = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *g);
+                if (!g) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                ids = g;
+            }
+            ids[nids++] = sqlite3_column_int64(match, 0);
+        }
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    qsort(ids, nids, sizeof *ids, cmp_i64);
+    if (rc == SQLITE_OK && nids)
+        rc = sqlite3_prepare_v2(s->db, "SELECT id, start_time, end_time, text FROM transcript WHERE asset_id = ? "
+                                       "ORDER BY start_time, id",
+                                -1, &rows, NULL);
+    int stop = 0;
+    for (size_t i = 0; rows && rc == SQLITE_OK && !stop && i < n; i++) {
+        sqlite3_bind_int64(rows, 1, assets[i]);
+        while (!stop && (rc = sqlite3_step(rows)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(rows, 0);
+            if (!bsearch(&id, ids, nids, sizeof *ids, cmp_i64))
+                continue;
+            pk_transcript_hit h = {id, assets[i], sqlite3_column_double(rows, 1), sqlite3_column_double(rows, 2),
+                                   (const char *)sqlite3_column_text(rows, 3), 0};
+            stop = fn(user, &h);
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(rows);
+    }
+    pk_status st = rc == SQLITE_NOMEM   ? pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory")
+                   : rc != SQLITE_OK ? pk_sqlite_fail(s, "transcript search failed")
+                                     : PK_OK;
+    sqlite3_finalize(range);
+    sqlite3_finalize(match);
+    sqlite3_finalize(rows);
+    free(ids);
+    return st;
+}
+
 pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,
                                 int (*fn)(void *user, const pk_transcript_hit *hit), void *user)
 {
