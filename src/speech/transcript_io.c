@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define TRANSCRIPT_FORMAT "postkit-transcript"
 #define TRANSCRIPT_VERSION 1
@@ -297,13 +296,22 @@ pk_status pk_stored_transcript_find(pk_ctx *ctx, const char *sha256, pk_stored_t
         return PK_OK; /* no store: nothing stored */
     }
     free(dir);
+    /* Absent is the usual case (one failed open); present but unreadable
+     * is worth saying. */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        pk_status st = errno == ENOENT || errno == ENOTDIR
+                           ? PK_OK
+                           : pk_fail(ctx, PK_ERR_INPUT, path, "cannot read the stored transcript: %s", strerror(errno));
+        free(path);
+        return st;
+    }
     json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
+    json_t *j = json_loadf(f, 0, &err);
+    fclose(f);
     pk_status st = PK_OK;
     if (!j) {
-        /* Absent is the usual case; present but unreadable is worth saying. */
-        if (access(path, F_OK) == 0)
-            st = pk_fail(ctx, PK_ERR_INPUT, path, "stored transcript is not JSON: %s", err.text);
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "stored transcript is not JSON: %s", err.text);
         free(path);
         return st;
     }
