@@ -17,9 +17,9 @@
  *   faces:>=5  faces:0         number of faces found (looked-at files only)
  *   smiling  smiling:no        a face whose "happy" is at least PK_FACE_SMILING
  * Words also match what is said in transcribed files (`postkit transcribe`
- * stores the sentences of a catalogued file): a file found so ranks by the
- * BM25 of its best sentence and shows the matching sentences with their
- * times. Faces count only from the catalogue's current face models. The bare
+ * stores the sentences of a catalogued file; `postkit index` those of a file
+ * transcribed before): a file found so ranks by the BM25 of its best
+ * sentence and shows the matching sentences with their times. Faces count only from the catalogue's current face models. The bare
  * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
  *
