@@ -8,8 +8,10 @@
 #   3. similar photos on image_neardup vs findimagedupes (time, precision,
 #      recall over labelled pairs);
 #   4. re-index of an unchanged tree of FILES small files;
-#   5. search over ROWS generated catalogue rows, hash query over HASHES.
-# Sizes: PHOTOS (2000), FILES (100000), ROWS (500000), HASHES (1000000).
+#   5. search over ROWS generated catalogue rows, hash query over HASHES,
+#      transcript search over SENTENCES generated sentences.
+# Sizes: PHOTOS (2000), FILES (100000), ROWS (500000), HASHES (1000000),
+# SENTENCES (200000).
 # Peak memory from /usr/bin/time. Prints a Markdown section for RESULTS.md.
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -184,8 +186,21 @@ echo '```'
 "$build/catalog_bench" search "$db" 15 "iceland" "iceland 2019" "IMG_4242" "canon type:photo" \
   "wedding" "portrait" "type:video duration:>60s width:>=3840" "date:2024-06..2024-08" "camera:canon" \
   "paris camera:nikon date:2015" "sunset type:video" "missing:yes" "dupe:yes type:video" \
-  "canon missing:yes" "img width:>=9000" "dsc duration:>300s" "iceland dupe:yes"
+  "canon missing:yes" "img width:>=9000" "dsc duration:>300s" "iceland dupe:yes" \
+  "img width:>4000" "portrait height:<=4000" "wedding duration:>=60.5s"
 "$build/catalog_bench" hash "$HASHES" 8 500
+echo '```'
+echo
+# Transcripts (issue 8): SENTENCES sentences, 100 per asset, on a copy.
+tdb="$work/rows-transcripts.db"
+if [ ! -s "$tdb" ]; then
+  cp "$db" "$tdb" && "$build/catalog_bench" gen-transcripts "$tdb" "${SENTENCES:-200000}" 2>/dev/null ||
+    { echo "catalog_bench gen-transcripts failed"; exit 1; }
+fi
+echo "### Transcript search, ${SENTENCES:-200000} sentences (one in seven holds each query's words)"
+echo
+echo '```'
+"$build/catalog_bench" search "$tdb" 15 '"fellow americans"' "budget type:video" "wedding" "americans" "iceland"
 echo '```'
 echo
 read -r t_cli _ < <(measure "$pk" search iceland --catalog "$db")

@@ -7,6 +7,9 @@
  *                                          opening the catalogue included)
  *   catalog_bench gen CATALOG ROWS        write a catalogue of ROWS generated
  *                                          locations (see gen_rows)
+ *   catalog_bench gen-transcripts CATALOG SENTENCES   give the first video and
+ *                                          audio assets SENTENCES transcript
+ *                                          sentences (see gen_transcripts)
  * Prints one line per measure: name, median ms, mean ms.
  */
 #include <math.h>
@@ -459,6 +462,108 @@ static int gen_rows(pk_ctx *ctx, const char *path, int64_t rows)
     return st == PK_OK ? 0 : 1;
 }
 
+/* ---- generated transcripts ---------------------------------------------- */
+
+enum { SENTENCES_PER_ASSET = 100 };
+
+/* Seven sentences, one of which every generated sentence repeats: a word
+ * of one ("budget", "wedding", the phrase "fellow americans") is in one
+ * sentence in seven. */
+static const char *const said[] = {
+    "my fellow americans ask not what your country can do for you",
+    "the budget for the coming year was approved by the board",
+    "thank you all for coming to the wedding of anna and james",
+    "the weather tomorrow will be cold with snow in the mountains",
+    "we drove along the coast and stopped at every lighthouse",
+    "please remember to switch off your phones during the concert",
+    "this recording was made in the studio on a rainy afternoon"};
+static const char *const filler[] = {"well", "so", "and", "then", "really", "actually", "you", "know",
+                                     "i", "think", "that", "it", "was", "quite", "very", "nice",
+                                     "there", "here", "again", "today"};
+
+/* Give the first SENTENCES / 100 video and audio assets of a catalogue 100
+ * sentences each, 4 s apart: sentence i says said[i % 7] with 0-6 filler
+ * words before and after it (so lengths and word positions vary), stored
+ * as `transcribe` stores them. The catalogue keeps its schema version (7 or
+ * later): the same file serves a build before and after a change. */
+static int gen_transcripts(pk_ctx *ctx, const char *path, int64_t sentences)
+{
+    pk_db *db;
+    if (pk_db_open(ctx, path, 0, &db) != PK_OK) {
+        fprintf(stderr, "%s\n", pk_ctx_errmsg(ctx));
+        return 1;
+    }
+    int64_t producer = 0, assets = (sentences + SENTENCES_PER_ASSET - 1) / SENTENCES_PER_ASSET, done = 0;
+    pk_stmt *ids = NULL, *del = NULL, *ins = NULL;
+    pk_status st = pk_db_begin(db, 1);
+    if (st == PK_OK)
+        st = pk_db_exec(db, "INSERT INTO producer(name, version, params, model_id) VALUES "
+                            "('transcribe', '1', 'engine=bench;sentences', 'generated') ON CONFLICT DO NOTHING");
+    if (st == PK_OK)
+        st = pk_db_query_int(db, "SELECT id FROM producer WHERE name = 'transcribe' AND params = "
+                                 "'engine=bench;sentences'", 0, &producer);
+    if (st == PK_OK)
+        st = pk_db_prepare(db, "SELECT id FROM asset WHERE type IN ('video', 'audio') ORDER BY id LIMIT ?", &ids);
+    if (st == PK_OK)
+        st = pk_db_prepare(db, "DELETE FROM transcript WHERE asset_id = ?", &del);
+    if (st == PK_OK)
+        st = pk_db_prepare(db, "INSERT INTO transcript(asset_id, producer_id, start_time, end_time, text) "
+                               "VALUES (?,?,?,?,?)", &ins);
+    uint64_t seed = 0x13198A2E03707344ull;
+    int64_t *list = malloc((size_t)assets * sizeof *list), nlist = 0;
+    if (st == PK_OK && list) {
+        pk_stmt_bind_int(ids, 1, assets);
+        while (nlist < assets && pk_stmt_step(ids) == 1)
+            list[nlist++] = pk_stmt_int(ids, 0);
+    }
+    for (int64_t a = 0; st == PK_OK && a < nlist; a++) {
+        st = pk_db_transcript_fts_unindex(db, list[a]);
+        pk_stmt_reset(del);
+        pk_stmt_bind_int(del, 1, list[a]);
+        if (st == PK_OK && pk_stmt_step(del) < 0)
+            st = PK_ERR_INTERNAL;
+        for (int i = 0; st == PK_OK && i < SENTENCES_PER_ASSET && done < sentences; i++, done++) {
+            char text[512] = "";
+            int before = (int)rnd_below(&seed, 7), after = (int)rnd_below(&seed, 7);
+            for (int w = 0; w < before; w++) {
+                strcat(text, filler[rnd_below(&seed, PK_ARRAY_LEN(filler))]);
+                strcat(text, " ");
+            }
+            strcat(text, said[i % PK_ARRAY_LEN(said)]);
+            for (int w = 0; w < after; w++) {
+                strcat(text, " ");
+                strcat(text, filler[rnd_below(&seed, PK_ARRAY_LEN(filler))]);
+            }
+            pk_stmt_reset(ins);
+            pk_stmt_bind_int(ins, 1, list[a]);
+            pk_stmt_bind_int(ins, 2, producer);
+            pk_stmt_bind_double(ins, 3, i * 4.0);
+            pk_stmt_bind_double(ins, 4, i * 4.0 + 3.5);
+            pk_stmt_bind_text(ins, 5, text);
+            if (pk_stmt_step(ins) < 0)
+                st = PK_ERR_INTERNAL;
+        }
+        if (st == PK_OK)
+            st = pk_db_transcript_fts_index(db, list[a]);
+    }
+    if (st == PK_OK && !list)
+        st = PK_ERR_INTERNAL;
+    if (st == PK_OK)
+        st = pk_db_commit(db);
+    else
+        pk_db_rollback(db);
+    if (st != PK_OK)
+        fprintf(stderr, "%s\n", pk_ctx_errmsg(ctx));
+    else
+        fprintf(stderr, "%lld sentences over %lld assets\n", (long long)done, (long long)nlist);
+    free(list);
+    pk_stmt_free(ids);
+    pk_stmt_free(del);
+    pk_stmt_free(ins);
+    pk_db_close(db);
+    return st == PK_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     pk_ctx *ctx;
@@ -473,9 +578,11 @@ int main(int argc, char **argv)
         rc = bench_search(ctx, argv[2], atoi(argv[3]), NULL, argc - 4, argv + 4);
     else if (argc == 4 && strcmp(argv[1], "gen") == 0)
         rc = gen_rows(ctx, argv[2], atoll(argv[3]));
+    else if (argc == 4 && strcmp(argv[1], "gen-transcripts") == 0)
+        rc = gen_transcripts(ctx, argv[2], atoll(argv[3]));
     else
         fprintf(stderr, "usage: catalog_bench hash N RADIUS QUERIES | search CATALOG REPS [--limit N] "
-                        "QUERY... | gen CATALOG ROWS\n");
+                        "QUERY... | gen CATALOG ROWS | gen-transcripts CATALOG SENTENCES\n");
     pk_ctx_free(ctx);
     pk_shutdown();
     return rc;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <postkit/catalog.h>
 #include <postkit/ml.h>
 #include <postkit/postkit.h>
 
@@ -73,6 +74,25 @@ void pk_transcript_free(pk_transcript *t);
 /* Read a transcript JSON written by `postkit transcribe -o X.json`. */
 pk_status pk_transcript_load(pk_ctx *ctx, const char *path, pk_transcript **out);
 size_t pk_transcript_word_count(const pk_transcript *t);
+
+/* The transcript `postkit transcribe` stored (in the transcript store:
+ * $POSTKIT_TRANSCRIPTS, else $XDG_DATA_HOME/postkit/transcripts) for the
+ * content whose SHA-256 is `sha256` (lower-case hex), as the catalogue
+ * takes one: its sentences and what made them. `owner` holds the strings. */
+typedef struct pk_stored_transcript {
+    pk_catalog_transcriber by;
+    pk_catalog_sentence *sentences;
+    size_t n;
+    pk_transcript *owner;
+} pk_stored_transcript;
+
+/* Fill *out with the stored transcript of `sha256`; *found is 0 (and *out
+ * empty) when none is stored, at the cost of one failed open. Errors:
+ * PK_ERR_INPUT for a stored file that cannot be read as a transcript,
+ * PK_ERR_INTERNAL (memory). Free with pk_stored_transcript_free (also after
+ * an error, or when none was found). Thread-safe. */
+pk_status pk_stored_transcript_find(pk_ctx *ctx, const char *sha256, pk_stored_transcript *out, int *found);
+void pk_stored_transcript_free(pk_stored_transcript *s);
 
 typedef struct pk_subtitle_options {
     int max_chars_per_line;   /* 42 */

@@ -158,52 +158,149 @@ static void add_date(column_text *c, const char *when)
     add_word(c, words);
 }
 
-/* Bucket bounds: the values people filter by (HD, 4K, a minute...) are
- * bounds, so a typical filter's candidates all pass its exact check. */
-static const double size_bounds[] = {0, 640, 1080, 1280, 1920, 2160, 2560, 3840, 4000, 5000, 6000, 7000, 8000, 10000};
-static const double time_bounds[] = {0, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
+/* Numbers as words (see internal.h, pk_measure_words): the decimal prefixes
+ * of the value's digits, qualified by how many digits it has, so that a
+ * comparison is the few prefixes covering its range, as a date range is
+ * years, months and days. Durations count tenths of a second. */
+enum { MEASURE_DIGITS = 9 };  /* values of 10^9 units and more share one word */
 
-static const double *bounds_of(char kind, int *n)
+static double measure_scale(char kind)
 {
-    *n = kind == 't' ? (int)PK_ARRAY_LEN(time_bounds) : (int)PK_ARRAY_LEN(size_bounds);
-    return kind == 't' ? time_bounds : size_bounds;
+    return kind == 't' ? 10 : 1;
 }
 
-int pk_fts_bucket_count(char kind)
+/* The value in the kind's units (floor), or -1 when it has none (not
+ * positive, not a number). Monotonic: v <= w gives units(v) <= units(w). */
+static int64_t measure_units(char kind, double v)
 {
-    int n;
-    bounds_of(kind, &n);
-    return n;
-}
-
-void pk_fts_bucket_range(char kind, int b, double *lo, double *hi)
-{
-    int n;
-    const double *bd = bounds_of(kind, &n);
-    *lo = bd[b];
-    *hi = b + 1 < n ? bd[b + 1] : HUGE_VAL;
-}
-
-int pk_fts_bucket(char kind, double v)
-{
-    int n;
-    const double *bd = bounds_of(kind, &n);
     if (!(v > 0) || !isfinite(v))
         return -1;
-    int b = 0;
-    while (b + 1 < n && v >= bd[b + 1])
-        b++;
-    return b;
+    double u = floor(v * measure_scale(kind));
+    return u >= 1e18 ? (int64_t)1e18 : (int64_t)u;
 }
 
-static void add_bucket(column_text *c, char kind, double v)
+static int64_t pow10i(int e)
 {
-    int b = pk_fts_bucket(kind, v);
-    if (b < 0)
+    int64_t p = 1;
+    while (e-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* "w4" (len 0) or "w4x38": a prefix of `len` digits never starts with 0,
+ * but for the one-digit value 0. The modulos only tell the compiler the
+ * ranges (digits <= 10, prefixes < 10^9). */
+static void measure_word(pk_measure_word w, char kind, int digits, int64_t prefix, int len)
+{
+    if (len)
+        snprintf(w, sizeof(pk_measure_word), "%c%ux%llu", kind, (unsigned)digits % 100u,
+                 (unsigned long long)prefix % 1000000000ull);
+    else
+        snprintf(w, sizeof(pk_measure_word), "%c%u", kind, (unsigned)digits % 100u);
+}
+
+int pk_measure_words(char kind, double v, pk_measure_word *out)
+{
+    int64_t u = measure_units(kind, v);
+    if (u < 0)
+        return 0;
+    if (u >= pow10i(MEASURE_DIGITS)) {
+        measure_word(out[0], kind, MEASURE_DIGITS + 1, 0, 0);
+        return 1;
+    }
+    char digits[24];
+    int m = snprintf(digits, sizeof digits, "%lld", (long long)u);
+    measure_word(out[0], kind, m, 0, 0);
+    for (int len = 1; len <= m; len++)
+        measure_word(out[len], kind, m, u / pow10i(m - len), len);
+    return m + 1;
+}
+
+typedef struct cover {
+    char kind;
+    int64_t lo, hi;  /* units, inclusive */
+    pk_measure_word *out;
+    int n, max;
+} cover;
+
+static void cover_add(cover *c, int digits, int64_t prefix, int len)
+{
+    if (c->n < c->max)
+        measure_word(c->out[c->n], c->kind, digits, prefix, len);
+    c->n++;
+}
+
+/* The prefixes of length `len` and longer (of `digits`-digit values) under
+ * `prefix` that together hold exactly the values of lo..hi under it. */
+static void cover_prefix(cover *c, int digits, int64_t prefix, int len)
+{
+    int64_t span = pow10i(digits - len), first = prefix * span, last = first + span - 1;
+    if (last < c->lo || first > c->hi)
         return;
-    char word[16];
-    snprintf(word, sizeof word, "%c%d", kind, b);
-    add_word(c, word);
+    if (first >= c->lo && last <= c->hi) {
+        cover_add(c, digits, prefix, len);
+        return;
+    }
+    for (int d = 0; d <= 9; d++) /* partly inside: never a single value */
+        cover_prefix(c, digits, prefix * 10 + d, len + 1);
+}
+
+int pk_measure_cover(char kind, const char *op, double num, pk_measure_word *out, int max, int *exact)
+{
+    /* The range of units holding every value that passes. Widths and heights
+     * are whole numbers: their range is exact. A duration's range also
+     * holds the values of its edge tenth that fail. */
+    int whole = kind != 't';
+    double scale = measure_scale(kind), lo, hi;
+    int ge = !strcmp(op, ">=") || !strcmp(op, ">"), le = !strcmp(op, "<=") || !strcmp(op, "<");
+    if (whole) {
+        lo = !strcmp(op, ">=") ? ceil(num) : !strcmp(op, ">") ? floor(num) + 1 : le ? 0 : num;
+        hi = !strcmp(op, "<=") ? floor(num) : !strcmp(op, "<") ? ceil(num) - 1 : ge ? HUGE_VAL : num;
+        if (!ge && !le && num != floor(num))
+            lo = 1, hi = 0; /* "= 1.5" of a whole number */
+    } else {
+        double u = floor(num * scale);
+        lo = le ? 0 : u;
+        hi = ge ? HUGE_VAL : u;
+    }
+    *exact = whole;
+    cover c = {kind, 0, 0, out, 0, max};
+    if (lo < 0)
+        lo = 0;
+    if (hi < lo)
+        return 0;
+    /* One word for every value of MEASURE_DIGITS + 1 digits and more. */
+    double big = (double)pow10i(MEASURE_DIGITS);
+    if (hi >= big) {
+        cover_add(&c, MEASURE_DIGITS + 1, 0, 0);
+        if (lo > big || isfinite(hi))
+            *exact = 0;
+        hi = big - 1;
+    }
+    if (lo <= hi) {
+        c.lo = (int64_t)lo;
+        c.hi = (int64_t)hi;
+        for (int m = 1; m <= MEASURE_DIGITS; m++) {
+            int64_t first = m == 1 ? 0 : pow10i(m - 1), last = pow10i(m) - 1;
+            if (last < c.lo || first > c.hi)
+                continue;
+            if (first >= c.lo && last <= c.hi) {
+                cover_add(&c, m, 0, 0);
+                continue;
+            }
+            for (int d = m == 1 ? 0 : 1; d <= 9; d++)
+                cover_prefix(&c, m, d, 1);
+        }
+    }
+    return c.n <= max ? c.n : -1;
+}
+
+static void add_measure(column_text *c, char kind, double v)
+{
+    pk_measure_word w[MEASURE_DIGITS + 1];
+    int n = pk_measure_words(kind, v, w);
+    for (int i = 0; i < n; i++)
+        add_word(c, w[i]);
 }
 
 int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const char *type,
@@ -226,9 +323,9 @@ int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const c
     add_word(&c[PK_FTS_CAMERA], m->model);
     add_word(&c[PK_FTS_LENS], m->lens);
     add_date(&c[PK_FTS_DATE], m->captured);
-    add_bucket(&c[PK_FTS_MEASURE], 'w', (double)m->width);
-    add_bucket(&c[PK_FTS_MEASURE], 'h', (double)m->height);
-    add_bucket(&c[PK_FTS_MEASURE], 't', m->duration);
+    add_measure(&c[PK_FTS_MEASURE], 'w', (double)m->width);
+    add_measure(&c[PK_FTS_MEASURE], 'h', (double)m->height);
+    add_measure(&c[PK_FTS_MEASURE], 't', m->duration);
     int oom = 0;
     for (int i = 0; i < PK_FTS_COLUMNS; i++) {
         d->text[i] = c[i].p;

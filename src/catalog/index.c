@@ -12,9 +12,13 @@
  * batch in flight; the next run finds everything committed unchanged and goes
  * on with the rest. A new path whose content the catalogue already holds at a
  * path that no longer exists is a move: the old location row takes the new
- * path and keeps its identity.
+ * path and keeps its identity. An audio or video content read here whose
+ * transcript `transcribe` stored earlier gets that transcript's sentences in
+ * the catalogue (one failed open per such file when there is none).
  */
 #include "catalog/internal.h"
+
+#include <postkit/speech.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -56,10 +60,13 @@ typedef struct result {
     char *thumb;
     int has_av;
     pk_av_print av;
+    int has_transcript;      /* a stored transcript of this content */
+    pk_stored_transcript transcript;
+    char transcript_error[512];
 } result;
 
 typedef struct counts {
-    int64_t seen, unchanged, added, changed, moved, missing, revived, failed, touched;
+    int64_t seen, unchanged, added, changed, moved, missing, revived, failed, touched, transcripts;
 } counts;
 
 typedef struct job {
@@ -436,6 +443,10 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
     if (st == PK_OK && type && (strcmp(type, "audio") == 0 || strcmp(type, "video") == 0)) {
         st = pk_av_print_file(wctx, t->path, &r->av);
         r->has_av = st == PK_OK;
+        /* A stored transcript that cannot be read is not this file's
+         * failure: the writer warns. */
+        if (st == PK_OK && pk_stored_transcript_find(wctx, r->sha, &r->transcript, &r->has_transcript) != PK_OK)
+            snprintf(r->transcript_error, sizeof r->transcript_error, "%s", pk_ctx_errmsg(wctx));
     }
     if (st != PK_OK) {
         r->status = st;
@@ -449,6 +460,7 @@ static void free_result(result *r)
     if (!r)
         return;
     pk_av_print_free(&r->av);
+    pk_stored_transcript_free(&r->transcript);
     json_decref(r->probe);
     free(r->thumb);
     free(r);
@@ -746,6 +758,13 @@ static pk_status write_one(job *j, const todo *t, result *r)
         st = store_prints(j, asset, &r->print);
     if (st == PK_OK && r->has_av)
         st = store_av(j, asset, &r->av);
+    if (st == PK_OK && r->has_transcript) {
+        st = pk_catalog_replace_transcript(j->cat, asset, &r->transcript.by, r->transcript.sentences,
+                                           r->transcript.n);
+        j->n.transcripts++;
+    }
+    if (r->transcript_error[0])
+        pk_log(j->ctx, PK_LOG_WARNING, "%s", r->transcript_error);
     if (st == PK_OK)
         st = upsert_location(j, t, r, asset, &m, &loc);
     return st;
@@ -901,6 +920,7 @@ static json_t *summary(const job *j, double seconds)
     json_object_set_new(rec, "missing", json_integer(j->n.missing));
     json_object_set_new(rec, "back", json_integer(j->n.revived));
     json_object_set_new(rec, "failed", json_integer(j->n.failed));
+    json_object_set_new(rec, "transcripts", json_integer(j->n.transcripts));
     json_object_set_new(rec, "seconds", json_real(pk_round(seconds, 3)));
     return rec;
 }
@@ -1012,7 +1032,9 @@ const pk_op pk_op_index = {
         "Walks the folders (symbolic links are not followed; hidden and system folders are skipped) "
         "and records, per file: path, size, mtime, a fast hash and the SHA-256 of its content, the "
         "technical and camera metadata of `probe`, and for photos a thumbnail and perceptual "
-        "fingerprints. An unchanged file costs one stat. A file moved or renamed keeps its record "
+        "fingerprints; an audio or video file transcribed earlier (`postkit transcribe`) gets its "
+        "stored transcript's sentences, so search finds what is said. "
+        "An unchanged file costs one stat. A file moved or renamed keeps its record "
         "(recognised by content); a deleted one is marked missing, not forgotten. Safe to stop at "
         "any moment, even with kill -9: the next run goes on where this one stopped. Another "
         "`postkit` may search or index the same catalogue meanwhile.",

@@ -59,6 +59,12 @@ pk_status pk_catalog_find_producer(pk_catalog *cat, const char *name, const char
 /* Thumbnail path of a content in the cache folder (new allocation). */
 char *pk_catalog_thumb_path(const char *cache_dir, const char *sha256);
 
+/* transcripts.c: make s[0..n) (made by `by`) the transcript of asset
+ * `asset_id`, replacing any earlier one. Inside the caller's write
+ * transaction. */
+pk_status pk_catalog_replace_transcript(pk_catalog *cat, int64_t asset_id, const pk_catalog_transcriber *by,
+                                        const pk_catalog_sentence *s, size_t n);
+
 /* imageprint.c: pHash of a 32x32 grey square (row-major). */
 uint64_t pk_phash32(const float *grey32);
 
@@ -145,15 +151,24 @@ int pk_fts_doc_make(pk_fts_doc *d, const char *name, const char *folder, const c
 void pk_fts_doc_free(pk_fts_doc *d);
 
 /* Numbers as full-text words, so that a filter such as width:>=3840 narrows
- * the full-text matches before any row is read: the value falls in bucket
- * pk_fts_bucket(kind, v) of kind 'w' (width), 'h' (height) or 't'
- * (duration, seconds), stored as the word "w5". Bucket b holds
- * [bounds[b], bounds[b + 1]); pk_fts_bucket_range gives them (the last
- * upper bound is infinite). Returns -1 for a value that has none (not
- * positive, not a number). */
-int pk_fts_bucket(char kind, double v);
-int pk_fts_bucket_count(char kind);
-void pk_fts_bucket_range(char kind, int b, double *lo, double *hi);
+ * the full-text matches before any row is read. A value of kind 'w'
+ * (width), 'h' (height) or 't' (duration; counted in tenths of a second) is
+ * the word of its number of digits ("w4": 1000-9999) and the words of each
+ * prefix of its digits ("w4x3", "w4x38", "w4x384", "w4x3840"); values of
+ * 10^9 units and more are one word ("w10"). pk_measure_words writes a
+ * value's words into out[0..PK_MEASURE_WORDS) and returns how many (0 for a
+ * value that has none: not positive, not a number). */
+enum { PK_MEASURE_WORDS = 10 };
+typedef char pk_measure_word[16];
+int pk_measure_words(char kind, double v, pk_measure_word *out);
+/* The fewest words whose values together are those passing "value op num"
+ * (op one of >=, >, <=, <, =), into out[0..max); returns how many, 0 when
+ * no value can pass, -1 when more than `max` would be needed (a one-sided
+ * comparison needs at most 91). *exact is 1 when every value with one of
+ * those words passes (widths and heights); 0 when some values of the edge
+ * unit (a tenth of a second of a duration, or the one word of huge values)
+ * may not and each candidate must still be checked. */
+int pk_measure_cover(char kind, const char *op, double num, pk_measure_word *out, int max, int *exact);
 
 /* Store the full text of location `id` (see pk_fts_doc_make). */
 pk_status pk_catalog_fts_set(pk_db *s, int64_t id, const char *name, const char *folder, const char *type,

@@ -40,7 +40,8 @@
  * Versions: 1 core tables, 2 producers and fingerprints, 3 full text,
  * 4 indexes for filter-only searches, 5 full text with filter columns
  * (rebuilt from the tables), copies of an asset found from the index,
- * 6 faces and people, 7 transcripts.
+ * 6 faces and people, 7 transcripts, 8 full text with widths, heights and
+ * durations as digit-prefix words (rebuilt from the tables).
  */
 #include "catalog/internal.h"
 
@@ -189,9 +190,11 @@ static const char fts_filters_sql[] =
     "CREATE INDEX location_asset_missing ON location(asset_id, missing);"
     "DROP INDEX location_asset;";
 
-/* Rebuild the full text in the version-5 layout from what the tables hold
+/* Rebuild the full text in the current layout from what the tables hold
  * (the probe record for codec, title and artist). One pass; a 500,000-row
- * catalogue takes a minute or so, once. */
+ * catalogue takes a minute or so, once. Version 5 (filter columns) and
+ * version 8 (numbers as digit-prefix words, "measure_words") both run it;
+ * an upgrade through both runs it once (see pk_schema_upgrade). */
 static pk_status fts_filters_rebuild(pk_db *s)
 {
     pk_status st = pk_db_fts_drop(s);
@@ -243,7 +246,17 @@ static const migration migrations[] = {
     {fts_filters_sql, fts_filters_rebuild},
     {faces_sql, NULL},
     {transcripts_sql, transcripts_fts},
+    {NULL, fts_filters_rebuild}, /* measure_words */
 };
+
+/* Does a step after `v`, up to `target`, rebuild the full text anyway? */
+static int rebuilt_later(int v, int target)
+{
+    for (int later = v + 1; later < target; later++)
+        if (migrations[later].fn == fts_filters_rebuild)
+            return 1;
+    return 0;
+}
 
 int pk_schema_current(void)
 {
@@ -322,7 +335,7 @@ pk_status pk_schema_upgrade(pk_db *s, int target, int *from)
         const migration *m = &migrations[v];
         if (m->sql)
             st = pk_db_exec(s, m->sql);
-        if (st == PK_OK && m->fn)
+        if (st == PK_OK && m->fn && !(m->fn == fts_filters_rebuild && rebuilt_later(v, target)))
             st = m->fn(s);
     }
     if (st == PK_OK && version < target)

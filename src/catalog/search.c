@@ -17,19 +17,22 @@
  *   faces:>=5  faces:0         number of faces found (looked-at files only)
  *   smiling  smiling:no        a face whose "happy" is at least PK_FACE_SMILING
  * Words also match what is said in transcribed files (`postkit transcribe`
- * stores the sentences of a catalogued file): a file found so ranks by the
- * BM25 of its best sentence and shows the matching sentences with their
- * times. Faces count only from the catalogue's current face models. The bare
+ * stores the sentences of a catalogued file; `postkit index` those of a file
+ * transcribed before): a file found so ranks by the BM25 of its best
+ * sentence and shows the matching sentences with their times. Faces count only from the catalogue's current face models. The bare
  * word "smiling" is the tag once `postkit faces` has run, a word before.
  * Without words the newest captures come first.
  *
  * How it stays fast on a large catalogue (see store.h, pk_db_fts_top): the
- * words and the filters on type, camera, lens and date are one full-text
- * query, so the index narrows them all at once; the other filters (numbers,
- * missing, dupe, and the face filters person, faces, smiling) are checked,
- * one location at a time, only for the rows that could still make the
- * results; the records are read for the final hits only. Filters alone go to the tables' indexes (ordered by capture time),
- * or, with camera: or lens:, to the full text and then to capture order.
+ * words and the filters on type, camera, lens, date, width, height and
+ * duration are one full-text query, so the index narrows them all at once
+ * (a number range is the few digit-prefix words covering it, see
+ * pk_measure_cover); the other filters (missing, dupe, the face filters
+ * person, faces, smiling, and a duration's edge tenth of a second) are
+ * checked, one location at a time, only for the rows that could still make
+ * the results; the records are read for the final hits only. Filters alone
+ * go to the tables' indexes (ordered by capture time), or, with camera: or
+ * lens:, to the full text and then to capture order.
  */
 #include "catalog/people.h"
 
@@ -39,7 +42,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum { MAX_CLAUSES = 32, MAX_PHRASES = 512, MAX_DATE_WORDS = 200 };
+enum { MAX_CLAUSES = 32, MAX_PHRASES = 512, MAX_DATE_WORDS = 200, MAX_MEASURE_WORDS = 100 };
 
 /* A filter as SQL over `l` (location) and `a` (asset), with up to two
  * parameters. `set_sql`, when not empty, says the same with the same
@@ -296,30 +299,26 @@ static pk_status parse_date(pk_ctx *ctx, pk_catalog *cat, query *q, const char *
 
 /* ---- filters and words --------------------------------------------------- */
 
-/* The bucket words of `kind` (see pk_fts_bucket) holding a value that
- * satisfies "value op num", as one alternative: the full text then keeps
- * only rows with such a value. */
-static pk_status add_buckets(pk_ctx *ctx, query *q, char kind, const char *op, double num)
+/* The words of `kind` (see pk_measure_cover) whose values satisfy
+ * "value op num", as one alternative: the full text then keeps only rows
+ * with such a value. When they say it exactly, clause c (the same
+ * comparison in SQL) need not be checked for each candidate; otherwise the
+ * check rejects only the few candidates of the edge tenth of a second. */
+static pk_status add_measure(pk_ctx *ctx, query *q, clause *c, char kind, const char *op, double num)
 {
-    int n = pk_fts_bucket_count(kind), first = -1, last = -1;
-    for (int b = 0; b < n; b++) {
-        double lo, hi;
-        pk_fts_bucket_range(kind, b, &lo, &hi);
-        int some = !strcmp(op, ">") || !strcmp(op, ">=") ? hi > num
-                   : !strcmp(op, "<")                    ? lo < num
-                   : !strcmp(op, "<=")                   ? lo <= num
-                                                         : lo <= num && num < hi;
-        if (some && first < 0)
-            first = b;
-        if (some)
-            last = b;
-    }
+    pk_measure_word *w = malloc(MAX_MEASURE_WORDS * sizeof *w);
+    if (!w)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    int exact, n = pk_measure_cover(kind, op, num, w, MAX_MEASURE_WORDS, &exact);
     pk_status st = PK_OK;
-    for (int b = first; b >= 0 && b <= last && st == PK_OK; b++) {
-        char word[16];
-        snprintf(word, sizeof word, "%c%d", kind, b);
-        st = add_phrase(ctx, q, own(q, strdup(word)), PK_FTS_MEASURE, 0, b < last);
+    if (n == 0) { /* no value passes: a word no row has */
+        snprintf(w[0], sizeof w[0], "%c0", kind);
+        n = 1;
     }
+    for (int i = 0; i < n && st == PK_OK; i++)
+        st = add_phrase(ctx, q, own(q, strdup(w[i])), PK_FTS_MEASURE, 0, i + 1 < n);
+    c->in_text = n > 0 && exact;
+    free(w);
     return st;
 }
 
@@ -433,12 +432,11 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
                                                : !strcasecmp(key, "width")  ? "width"
                                                                             : "height",
                  op);
-        /* Exact, checked per candidate: the buckets below only narrow. */
         if (!(c = add_clause(ctx, q, sql, 0)))
             return PK_ERR_USAGE;
         bind_num(c, num);
-        return add_buckets(ctx, q, (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0])),
-                           op, num);
+        char kind = (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0]));
+        return add_measure(ctx, q, c, kind, op, num);
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
@@ -652,20 +650,17 @@ static pk_status split_match(pk_catalog *cat, const query *q, pk_fts_match *word
     return st;
 }
 
-/* The state of one pass over the matching sentences, best first. */
+/* What a transcript search needs to turn an asset into hits: the filters
+ * its locations must pass. */
 typedef struct sentence_pass {
     pk_catalog *cat;
     const query *q;
-    const pk_fts_match *filters;
-    pk_stmt *check;          /* the non-text filters (prepare_check), or NULL */
-    pk_stmt *locations;      /* the locations of an asset */
-    uint8_t *seen;           /* assets already looked at, a bit each */
-    int64_t max_asset;
-    uint8_t *passing;        /* locations the full-text filters pass, a bit each */
+    const pk_fts_match *filters; /* the full-text filters (text NULL: none) */
+    pk_stmt *check;              /* the other filters (prepare_check), or NULL */
+    pk_stmt *locations;          /* the locations of an asset */
+    uint8_t *passing;            /* camera:/lens: filters: the locations passing, a bit each */
     int64_t max_location;
-    pk_fts_hit *hits;
-    size_t n, limit;
-    int64_t sentences;       /* matching sentences read */
+    size_t limit;
     pk_status st;
 } sentence_pass;
 
@@ -677,30 +672,31 @@ static int mark_passing(void *user, int64_t id)
     return 0;
 }
 
-/* Set up the pass at its first sentence (a query no transcript matches
- * costs nothing more): the seen-assets bitmap and, with full-text filters,
- * the locations they pass, from one pass over the filters' matches. */
-static pk_status pass_begin(sentence_pass *p)
+/* Does location `id` pass the full-text filters? One seek in the index
+ * each; but the word prefixes of camera: and lens: would each merge the
+ * lists of every word they start: for those, one pass over the filters'
+ * matches marks the passing locations, the first time. */
+static pk_status passes_text(sentence_pass *p, int64_t id, int *yes)
 {
-    pk_db *db = p->cat->store;
-    pk_status st = pk_db_query_int(db, "SELECT max(id) FROM asset", 0, &p->max_asset);
-    if (st == PK_OK && !(p->seen = calloc((size_t)(p->max_asset >> 3) + 1, 1)))
-        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    if (st != PK_OK || !p->filters->text)
-        return st;
-    st = pk_db_query_int(db, "SELECT max(id) FROM location", 0, &p->max_location);
-    if (st == PK_OK && !(p->passing = calloc((size_t)(p->max_location >> 3) + 1, 1)))
-        st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    if (st == PK_OK)
-        st = pk_db_fts_each(db, p->filters, mark_passing, p, NULL);
+    if (!p->q->text_only || !p->filters->text)
+        return pk_db_fts_matches(p->cat->store, p->filters, id, yes);
+    pk_status st = PK_OK;
+    if (!p->passing) {
+        st = pk_db_query_int(p->cat->store, "SELECT max(id) FROM location", 0, &p->max_location);
+        if (st == PK_OK && !(p->passing = calloc((size_t)(p->max_location >> 3) + 1, 1)))
+            st = pk_fail(p->cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+        if (st == PK_OK)
+            st = pk_db_fts_each(p->cat->store, p->filters, mark_passing, p, NULL);
+    }
+    *yes = st == PK_OK && id >= 0 && id <= p->max_location && (p->passing[id >> 3] >> (id & 7) & 1);
     return st;
 }
 
 /* Does location `id` pass every filter of the query? */
 static pk_status passes(sentence_pass *p, int64_t id, int *yes)
 {
-    *yes = !p->passing || (id >= 0 && id <= p->max_location && (p->passing[id >> 3] >> (id & 7) & 1));
-    if (*yes && p->check) {
+    pk_status st = passes_text(p, id, yes);
+    if (st == PK_OK && *yes && p->check) {
         pk_stmt_reset(p->check);
         bind_clauses(p->q, 0, p->check, 2);
         pk_stmt_bind_int(p->check, 1, id);
@@ -709,58 +705,72 @@ static pk_status passes(sentence_pass *p, int64_t id, int *yes)
             return PK_ERR_INTERNAL;
         *yes = r == 1;
     }
-    return PK_OK;
+    return st;
 }
 
-/* A sentence's asset, the first time one of its sentences comes: each of
- * its locations that passes the filters is a hit scored as this sentence
- * (the asset's best). Stops at the limit. */
-static int on_sentence(void *user, const pk_transcript_hit *h)
+/* The locations of asset `asset_id` that pass the filters, in id order, at
+ * most `max`: into hits[] with `score` (hits may be NULL: only counted).
+ * Returns how many, or -1 (p->st says why). */
+static int asset_hits(sentence_pass *p, int64_t asset_id, double score, pk_fts_hit *hits, size_t max)
 {
-    sentence_pass *p = user;
-    p->sentences++;
-    if (!p->seen && (p->st = pass_begin(p)) != PK_OK)
-        return 1;
-    if (h->asset_id < 0 || h->asset_id > p->max_asset || (p->seen[h->asset_id >> 3] >> (h->asset_id & 7) & 1))
-        return 0;
-    p->seen[h->asset_id >> 3] |= (uint8_t)(1u << (h->asset_id & 7));
     pk_stmt_reset(p->locations);
-    pk_stmt_bind_int(p->locations, 1, h->asset_id);
+    pk_stmt_bind_int(p->locations, 1, asset_id);
+    size_t n = 0;
     int r = 0;
-    while (p->n < p->limit && (r = pk_stmt_step(p->locations)) == 1) {
+    while (n < max && (r = pk_stmt_step(p->locations)) == 1) {
         int64_t id = pk_stmt_int(p->locations, 0);
         int yes;
         if ((p->st = passes(p, id, &yes)) != PK_OK)
-            return 1;
-        if (yes)
-            p->hits[p->n++] = (pk_fts_hit){id, h->score};
+            return -1;
+        if (yes && hits)
+            hits[n] = (pk_fts_hit){id, score};
+        n += (size_t)yes;
     }
-    if (r < 0)
+    if (r < 0) {
         p->st = PK_ERR_INTERNAL;
-    return p->st != PK_OK || p->n == p->limit;
+        return -1;
+    }
+    return (int)n;
 }
 
-/* The best `limit` locations by their best sentence matching `words`, in
- * hits[0..*n), best first; *sentences gets how many sentences were read (0:
- * no transcript holds the words). */
+static int weigh_asset(void *user, int64_t asset_id)
+{
+    sentence_pass *p = user;
+    return asset_hits(p, asset_id, 0, NULL, p->limit);
+}
+
+/* The best `limit` locations by their asset's best sentence matching
+ * `words`, in hits[0..*n), best first; *sentences gets how many sentences
+ * matched (0: no transcript holds the words). */
 static pk_status transcript_top(pk_catalog *cat, const query *q, const pk_fts_match *words,
                                 const pk_fts_match *filters, size_t limit, pk_fts_hit *hits, size_t *n,
                                 int64_t *sentences)
 {
-    sentence_pass p = {.cat = cat, .q = q, .filters = filters, .hits = hits, .limit = limit};
-    pk_status st = prepare_check(cat, q, &p.check);
+    sentence_pass p = {.cat = cat, .q = q, .filters = filters, .limit = limit};
+    pk_transcript_asset *assets = malloc(limit * sizeof *assets);
+    size_t nassets = 0;
+    *n = 0;
+    *sentences = 0;
+    pk_status st = assets ? PK_OK : pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (st == PK_OK)
+        st = prepare_check(cat, q, &p.check);
     if (st == PK_OK)
         st = pk_db_prepare(cat->store, "SELECT id FROM location WHERE asset_id = ? ORDER BY id", &p.locations);
     if (st == PK_OK)
-        st = pk_db_transcript_each(cat->store, words, -1, on_sentence, &p);
-    if (st == PK_OK)
+        st = pk_db_transcript_top(cat->store, words, limit, weigh_asset, &p, assets, &nassets, sentences);
+    if (st != PK_OK && p.st != PK_OK)
         st = p.st;
+    for (size_t i = 0; st == PK_OK && i < nassets && *n < limit; i++) {
+        int k = asset_hits(&p, assets[i].asset_id, assets[i].score, hits + *n, limit - *n);
+        if (k < 0)
+            st = p.st;
+        else
+            *n += (size_t)k;
+    }
     pk_stmt_free(p.check);
     pk_stmt_free(p.locations);
-    free(p.seen);
     free(p.passing);
-    *n = p.n;
-    *sentences = p.sentences;
+    free(assets);
     return st;
 }
 
@@ -796,64 +806,106 @@ static size_t merge_hits(pk_fts_hit *a, size_t n, size_t limit)
     return k < limit ? k : limit;
 }
 
-typedef struct listed {
-    json_t *list;
-    int64_t count;
-} listed;
+/* Records waiting for their transcript sentences: up to EMIT_CHUNK hits,
+ * with their assets (one asset may hold several of the hits). */
+enum { EMIT_CHUNK = 256 };
+typedef struct chunk {
+    json_t *rec[EMIT_CHUNK];
+    json_t *list[EMIT_CHUNK];
+    int64_t asset[EMIT_CHUNK], count[EMIT_CHUNK];
+    size_t n;
+} chunk;
 
+/* A matching sentence of one of the chunk's assets: listed in every hit of
+ * that asset (the first MAX_LISTED_SENTENCES), counted in all. */
 static int add_sentence(void *user, const pk_transcript_hit *h)
 {
-    listed *l = user;
-    if (l->count++ < MAX_LISTED_SENTENCES) {
+    chunk *c = user;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->asset[i] != h->asset_id || c->count[i]++ >= MAX_LISTED_SENTENCES)
+            continue;
         json_t *s = json_object();
         json_object_set_new(s, "start", json_real(pk_round(h->start, 3)));
         json_object_set_new(s, "end", json_real(pk_round(h->end, 3)));
         json_object_set_new(s, "text", pk_json_string(h->text));
-        json_array_append_new(l->list, s);
+        json_array_append_new(c->list[i], s);
     }
     return 0;
 }
 
-/* Add the sentences of asset `asset_id` matching `words` to record r, in
- * time order: "transcript" (the first MAX_LISTED_SENTENCES) and
- * "transcript_matches" (all). Nothing when none matches. */
-static pk_status add_transcript(pk_catalog *cat, const pk_fts_match *words, int64_t asset_id, json_t *r)
+/* Emit the chunk's records, in order; with `words` (may be NULL), each with
+ * its asset's sentences matching them, in time order: "transcript" (the
+ * first MAX_LISTED_SENTENCES) and "transcript_matches" (all); nothing when
+ * none matches. One pass over the matching sentences for the whole chunk. */
+static pk_status emit_chunk(pk_run *run, pk_catalog *cat, chunk *c, const pk_fts_match *words)
 {
-    listed l = {json_array(), 0};
-    pk_status st = pk_db_transcript_each(cat->store, words, asset_id, add_sentence, &l);
-    if (st == PK_OK && l.count) {
-        json_object_set_new(r, "transcript", l.list);
-        json_object_set_new(r, "transcript_matches", json_integer(l.count));
-    } else {
-        json_decref(l.list);
+    pk_status st = PK_OK;
+    if (words && words->text) {
+        int64_t distinct[EMIT_CHUNK];
+        size_t nd = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            size_t k = 0;
+            while (k < nd && distinct[k] != c->asset[i])
+                k++;
+            if (k == nd)
+                distinct[nd++] = c->asset[i];
+            c->list[i] = json_array();
+            c->count[i] = 0;
+        }
+        st = pk_db_transcript_each_of(cat->store, words, distinct, nd, add_sentence, c);
+        for (size_t i = 0; i < c->n; i++) {
+            if (st == PK_OK && c->count[i]) {
+                json_object_set_new(c->rec[i], "transcript", c->list[i]);
+                json_object_set_new(c->rec[i], "transcript_matches", json_integer(c->count[i]));
+            } else {
+                json_decref(c->list[i]);
+            }
+        }
     }
+    for (size_t i = 0; i < c->n; i++) {
+        if (st == PK_OK)
+            pk_run_emit(run, c->rec[i]);
+        else
+            json_decref(c->rec[i]);
+    }
+    c->n = 0;
     return st;
 }
 
 /* Emit the records of locations ids[0..n), in that order; with `words`
- * (may be NULL), each with its asset's transcript sentences matching them. */
+ * (may be NULL), each with its asset's transcript sentences matching them
+ * (see emit_chunk). */
 static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, const double *scores, size_t n,
                            const pk_fts_match *words)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?",
              columns);
-    pk_stmt *s;
-    pk_status st = pk_db_prepare(cat->store, sql, &s);
+    pk_stmt *s = NULL;
+    chunk *c = calloc(1, sizeof *c);
+    pk_status st = c ? pk_db_prepare(cat->store, sql, &s) : pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    if (!c)
+        return st;
     for (size_t i = 0; i < n && st == PK_OK; i++) {
         pk_stmt_reset(s);
         pk_stmt_bind_int(s, 1, ids[i]);
         int r = pk_stmt_step(s);
         if (r == 1) {
-            json_t *rec = hit_record(s, scores ? &scores[i] : NULL);
-            if (words && words->text)
-                st = add_transcript(cat, words, pk_stmt_int(s, 4), rec);
-            pk_run_emit(run, rec);
+            c->asset[c->n] = pk_stmt_int(s, 4);
+            c->rec[c->n++] = hit_record(s, scores ? &scores[i] : NULL);
+            if (c->n == EMIT_CHUNK)
+                st = emit_chunk(run, cat, c, words);
         } else if (r < 0) {
             st = PK_ERR_INTERNAL;
         }
     }
+    if (st == PK_OK)
+        st = emit_chunk(run, cat, c, words);
+    else
+        for (size_t i = 0; i < c->n; i++)
+            json_decref(c->rec[i]);
     pk_stmt_free(s);
+    free(c);
     return st;
 }
 

@@ -82,7 +82,7 @@ enum pk_fts_column {
     PK_FTS_CAMERA,   /* make and model */
     PK_FTS_LENS,
     PK_FTS_DATE,     /* capture day as three words: 2024 m202406 d20240615 */
-    PK_FTS_MEASURE,  /* width, height, duration as bucket words: w5 h4 t6 */
+    PK_FTS_MEASURE,  /* width, height, duration as digit words: w4 w4x3 w4x38 ... (assetmeta.c) */
     PK_FTS_COLUMNS
 };
 
@@ -162,6 +162,10 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
 pk_status pk_db_fts_each(pk_db *s, const pk_fts_match *m, int (*fn)(void *user, int64_t id),
                          void *user, int64_t *count);
 
+/* Does location `id` match `m`? One seek in the index (a statement
+ * prepared once per store). *yes is 1 when m holds no phrase. */
+pk_status pk_db_fts_matches(pk_db *s, const pk_fts_match *m, int64_t id, int *yes);
+
 /* The transcripts' full text: one row per sentence of table `transcript`
  * (same id), over its text, folded like the location index. Created by a
  * schema migration; kept in step by the two calls after it, which index or
@@ -187,6 +191,40 @@ typedef struct pk_transcript_hit {
  * transcript holds the query's words. */
 pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,
                                 int (*fn)(void *user, const pk_transcript_hit *hit), void *user);
+
+/* Call fn(user, hit) for the sentences of each asset of assets[0..n)
+ * (distinct) matching `m` (as for pk_db_transcript_each), asset by asset in
+ * that order, each asset's in time order; hit->score is not set. One pass
+ * over the matches for all the assets. A non-zero return stops. */
+pk_status pk_db_transcript_each_of(pk_db *s, const pk_fts_match *m, const int64_t *assets, size_t n,
+                                   int (*fn)(void *user, const pk_transcript_hit *hit), void *user);
+
+/* One asset found by its transcript. */
+typedef struct pk_transcript_asset {
+    int64_t asset_id;
+    double score;       /* BM25 of its best sentence matching the query */
+    int hits;           /* what `hits` said of it */
+} pk_transcript_asset;
+
+/* The assets whose sentences match `m` (made by pk_db_fts_match from
+ * PK_FTS_ANY phrases only), each ranked by its best matching sentence, best
+ * first, in out[0..*n) (room for `limit`): the fewest whose hits add up to
+ * `limit` (all when they do not). hits(user, asset_id) says how many
+ * results an asset gives (0: none, e.g. its files fail the query's other
+ * filters; < 0: an error, reported by hits() through the store's context,
+ * that stops the search); it is called once per asset that could still
+ * enter, on this thread, and may use the store. *matches gets the number of
+ * matching sentences (0: no transcript holds the words).
+ *
+ * Scores are BM25 as pk_db_transcript_each gives them (the idf of a word
+ * phrase in more than 4096 sentences estimated as in pk_db_fts_top). The
+ * cost is a pass over the matching sentences; a sentence's length is looked
+ * up only when its bound (BM25 at the shortest length its matches allow)
+ * beats the lowest score still needed, its asset only when its exact score
+ * does. Relies on an asset's sentences forming one id range (see above). */
+pk_status pk_db_transcript_top(pk_db *s, const pk_fts_match *m, size_t limit,
+                               int (*hits)(void *user, int64_t asset_id), void *user,
+                               pk_transcript_asset *out, size_t *n, int64_t *matches);
 
 /* Privacy: after pk_db_erase_begin, content this connection deletes or
  * overwrites is zeroed on disk, leaving no trace in free pages;

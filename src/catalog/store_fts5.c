@@ -52,7 +52,8 @@ static void finalize_cached(pk_db *s)
 {
     sqlite3_finalize(s->fts_insert);
     sqlite3_finalize(s->fts_delete);
-    s->fts_insert = s->fts_delete = NULL;
+    sqlite3_finalize(s->fts_has);
+    s->fts_insert = s->fts_delete = s->fts_has = NULL;
 }
 
 pk_status pk_db_fts_drop(pk_db *s)
@@ -243,6 +244,9 @@ typedef struct bound {
 /* The state of one pk_db_fts_top query, passed to pk_rank as a pointer. */
 typedef struct topk {
     pk_db *store;
+    const double *weight;       /* per column */
+    int ncolumns;
+    const char *max_id_sql;     /* the highest row id of the index */
     size_t limit, pool;
     int nfilter, nranked;
     sqlite3_stmt *check;
@@ -350,8 +354,7 @@ static int rank_init(topk *t, const Fts5ExtensionApi *api, Fts5Context *fts)
     int64_t max_id = 0;
     if (t->nranked > 1) {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(t->store->db, "SELECT max(id) FROM location_fts_docsize", -1, &q, NULL) ==
-            SQLITE_OK) {
+        if (sqlite3_prepare_v2(t->store->db, t->max_id_sql, -1, &q, NULL) == SQLITE_OK) {
             if (sqlite3_step(q) == SQLITE_ROW)
                 max_id = sqlite3_column_int64(q, 0);
             sqlite3_finalize(q);
@@ -384,6 +387,31 @@ static double bm25(const topk *t, const double *freq, double len)
     return score;
 }
 
+/* The current row's weighted frequency of each word phrase, in t->freq;
+ * returns the shortest the row can be (every column at least as long as
+ * its last occurrence), for a bound on its score. */
+static int row_freq(topk *t, const Fts5ExtensionApi *api, Fts5Context *fts)
+{
+    int end[PK_FTS_COLUMNS] = {0};
+    for (int p = 0; p < t->nranked; p++) {
+        Fts5PhraseIter it;
+        int col, off;
+        t->freq[p] = 0;
+        for (api->xPhraseFirst(fts, t->nfilter + p, &it, &col, &off); col >= 0;
+             api->xPhraseNext(fts, &it, &col, &off)) {
+            if (col >= t->ncolumns)
+                continue;
+            t->freq[p] += t->weight[col];
+            if (off + t->plen[p] > end[col])
+                end[col] = off + t->plen[p];
+        }
+    }
+    int shortest = 0;
+    for (int c = 0; c < t->ncolumns; c++)
+        shortest += end[c];
+    return shortest;
+}
+
 /* pk_rank(location_fts, state): called for each match, in id order. Returns
  * nothing; the results gather in the state. */
 static void pk_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
@@ -401,26 +429,8 @@ static void pk_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
         return;
     }
     t->stats.matches++;
-    /* Where each word occurs: its weighted frequency, and the shortest the
-     * row can be (every column at least as long as its last occurrence). */
     double *freq = t->freq;
-    int end[PK_FTS_COLUMNS] = {0};
-    for (int p = 0; p < t->nranked; p++) {
-        Fts5PhraseIter it;
-        int col, off;
-        freq[p] = 0;
-        for (api->xPhraseFirst(fts, t->nfilter + p, &it, &col, &off); col >= 0;
-             api->xPhraseNext(fts, &it, &col, &off)) {
-            if (col >= PK_FTS_COLUMNS)
-                continue;
-            freq[p] += column_weight[col];
-            if (off + t->plen[p] > end[col])
-                end[col] = off + t->plen[p];
-        }
-    }
-    int shortest = 0;
-    for (int c = 0; c < PK_FTS_COLUMNS; c++)
-        shortest += end[c];
+    int shortest = row_freq(t, api, fts);
     bound b = {bm25(t, freq, shortest), api->xRowid(fts)};
     if (t->nbest == t->limit && b.ub <= t->best[0].score)
         return; /* cannot beat the current last result */
@@ -452,6 +462,208 @@ static void pk_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     push_hit(t, h);
 }
 
+/* ---- transcripts: assets by their best sentence -------------------------- */
+
+typedef struct asset_rank {
+    double score;
+    int64_t asset;
+    int hits;
+} asset_rank;
+
+/* The state of one pk_db_transcript_top query (see store.h). */
+typedef struct sentence_top {
+    topk r;                     /* idf, lengths, statistics; r.limit */
+    sqlite3_stmt *asset_of;
+    int (*hits)(void *user, int64_t asset_id);
+    void *user;
+    asset_rank *kept;           /* min-heap by score, room for limit + 1 */
+    size_t nkept;
+    int64_t held;               /* their hits */
+    int64_t run;                /* the asset of the current run of sentences, -1 none */
+    double run_best;
+} sentence_top;
+
+static int asset_worse(const asset_rank *a, const asset_rank *b)
+{
+    return a->score < b->score || (a->score == b->score && a->asset > b->asset);
+}
+
+/* What a sentence must score above to matter: the lowest kept asset's
+ * score once the kept assets hold `limit` hits. */
+static double sentence_floor(const sentence_top *t)
+{
+    return t->nkept && t->held >= (int64_t)t->r.limit ? t->kept[0].score : -HUGE_VAL;
+}
+
+static void kept_sift_down(sentence_top *t, size_t i)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->nkept)
+            return;
+        if (c + 1 < t->nkept && asset_worse(&t->kept[c + 1], &t->kept[c]))
+            c++;
+        if (!asset_worse(&t->kept[c], &t->kept[i]))
+            return;
+        asset_rank x = t->kept[i];
+        t->kept[i] = t->kept[c];
+        t->kept[c] = x;
+        i = c;
+    }
+}
+
+/* The current run's asset is complete: weigh it and keep it if it gives
+ * hits above the floor; drop the lowest kept assets the others no longer
+ * need. Returns an SQLite code. */
+static int end_run(sentence_top *t)
+{
+    int64_t asset = t->run;
+    t->run = -1;
+    if (asset < 0 || t->run_best <= sentence_floor(t))
+        return SQLITE_OK;
+    int hits = t->hits(t->user, asset);
+    if (hits < 0)
+        return SQLITE_ERROR;
+    if (hits == 0)
+        return SQLITE_OK;
+    size_t i = t->nkept++;
+    t->kept[i] = (asset_rank){t->run_best, asset, hits};
+    while (i > 0 && asset_worse(&t->kept[i], &t->kept[(i - 1) / 2])) {
+        asset_rank x = t->kept[i];
+        t->kept[i] = t->kept[(i - 1) / 2];
+        t->kept[(i - 1) / 2] = x;
+        i = (i - 1) / 2;
+    }
+    t->held += hits;
+    while (t->nkept > 1 && t->held - t->kept[0].hits >= (int64_t)t->r.limit) {
+        t->held -= t->kept[0].hits;
+        t->kept[0] = t->kept[--t->nkept];
+        kept_sift_down(t, 0);
+    }
+    return SQLITE_OK;
+}
+
+/* pk_rank_sentences(transcript_fts, state): called for each matching
+ * sentence, in id order; an asset's sentences come one after another. */
+static void pk_rank_sentences(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                              sqlite3_value **val)
+{
+    sentence_top *t = nval == 1 ? sqlite3_value_pointer(val[0], "pk_sentence_top") : NULL;
+    if (!t) {
+        sqlite3_result_error(ctx, "pk_rank_sentences: no state", -1);
+        return;
+    }
+    int rc = t->r.ready ? SQLITE_OK : rank_init(&t->r, api, fts);
+    t->r.stats.matches++;
+    double floor_ = sentence_floor(t);
+    int shortest = rc == SQLITE_OK ? row_freq(&t->r, api, fts) : 0;
+    if (rc != SQLITE_OK || bm25(&t->r, t->r.freq, shortest) <= floor_)
+        goto done;
+    int len = 0;
+    if (api->xColumnSize(fts, -1, &len) != SQLITE_OK)
+        len = shortest;
+    t->r.stats.scored++;
+    double score = bm25(&t->r, t->r.freq, len);
+    if (score <= floor_)
+        goto done;
+    sqlite3_bind_int64(t->asset_of, 1, api->xRowid(fts));
+    rc = sqlite3_step(t->asset_of);
+    int64_t asset = rc == SQLITE_ROW ? sqlite3_column_int64(t->asset_of, 0) : -1;
+    sqlite3_reset(t->asset_of);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    if (rc != SQLITE_OK || asset < 0 || (asset == t->run && score <= t->run_best))
+        goto done;
+    if (asset == t->run) {
+        t->run_best = score;
+        goto done;
+    }
+    rc = end_run(t);
+    t->run = asset;
+    t->run_best = score;
+done:
+    if (rc != SQLITE_OK) {
+        t->r.rc = rc;
+        sqlite3_result_error_code(ctx, rc);
+    }
+}
+
+static int by_asset_score(const void *a, const void *b)
+{
+    const asset_rank *x = a, *y = b;
+    return asset_worse(x, y) ? 1 : asset_worse(y, x) ? -1 : 0;
+}
+
+pk_status pk_db_transcript_top(pk_db *s, const pk_fts_match *m, size_t limit,
+                               int (*hits)(void *user, int64_t asset_id), void *user,
+                               pk_transcript_asset *out, size_t *n, int64_t *matches)
+{
+    static const double weight[1] = {1};
+    *n = 0;
+    *matches = 0;
+    if (!m->text || !limit)
+        return PK_OK;
+    sentence_top t = {.r = {.store = s, .weight = weight, .ncolumns = 1,
+                            .max_id_sql = "SELECT max(id) FROM transcript_fts_docsize", .limit = limit,
+                            .nfilter = 0, .nranked = m->nranked},
+                      .hits = hits, .user = user, .run = -1};
+    t.kept = malloc((limit + 1) * sizeof *t.kept);
+    sqlite3_stmt *q = NULL;
+    pk_status st = PK_OK;
+    if (!t.kept)
+        st = pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    else if (sqlite3_prepare_v2(s->db, "SELECT asset_id FROM transcript WHERE id = ?", -1, &t.asset_of, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_prepare_v2(s->db, "SELECT count(*) FROM transcript_fts "
+                                       "WHERE transcript_fts MATCH ?1 AND pk_rank_sentences(transcript_fts, ?2)",
+                                -1, &q, NULL) != SQLITE_OK)
+        st = pk_sqlite_fail(s, "cannot prepare the transcript search");
+    if (st == PK_OK) {
+        sqlite3_bind_text(q, 1, m->text, -1, SQLITE_STATIC);
+        sqlite3_bind_pointer(q, 2, &t, "pk_sentence_top", NULL);
+        int rc;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+            ;
+        if (rc == SQLITE_DONE && end_run(&t) != SQLITE_OK)
+            rc = SQLITE_ERROR;
+        if (rc != SQLITE_DONE)
+            st = t.r.rc == SQLITE_NOMEM ? pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory")
+                                        : pk_sqlite_fail(s, "transcript search failed");
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(t.asset_of);
+    if (st == PK_OK) {
+        /* The one word's idf, from its match count (see rank_init). */
+        double idf = t.r.nranked == 1 ? idf_of(t.r.rows, (double)t.r.stats.matches) : 1;
+        qsort(t.kept, t.nkept, sizeof *t.kept, by_asset_score);
+        for (size_t i = 0; i < t.nkept; i++)
+            out[i] = (pk_transcript_asset){t.kept[i].asset, t.kept[i].score * idf, t.kept[i].hits};
+        *n = t.nkept;
+        *matches = t.r.stats.matches;
+    }
+    free(t.r.idf);
+    free(t.r.plen);
+    free(t.r.freq);
+    free(t.kept);
+    return st;
+}
+
+pk_status pk_db_fts_matches(pk_db *s, const pk_fts_match *m, int64_t id, int *yes)
+{
+    *yes = 1;
+    if (!m->text)
+        return PK_OK;
+    pk_status st = cached(s, &s->fts_has, "SELECT 1 FROM location_fts WHERE location_fts MATCH ?1 AND rowid = ?2");
+    if (st != PK_OK)
+        return st;
+    sqlite3_bind_text(s->fts_has, 1, m->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->fts_has, 2, id);
+    int rc = sqlite3_step(s->fts_has);
+    sqlite3_reset(s->fts_has);
+    sqlite3_clear_bindings(s->fts_has);
+    *yes = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? PK_OK : pk_sqlite_fail(s, "search failed");
+}
+
 pk_status pk_fts5_attach(pk_db *s)
 {
     sqlite3_stmt *q;
@@ -462,8 +674,9 @@ pk_status pk_fts5_attach(pk_db *s)
     sqlite3_finalize(q);
     if (!s->fts || s->fts->iVersion < 2)
         return pk_fail(s->ctx, PK_ERR_INTERNAL, s->path, "catalogue: this SQLite has no usable FTS5");
-    if (s->fts->xCreateFunction(s->fts, "pk_rank", NULL, pk_rank, NULL) != SQLITE_OK)
-        return pk_sqlite_fail(s, "cannot register the ranking function");
+    if (s->fts->xCreateFunction(s->fts, "pk_rank", NULL, pk_rank, NULL) != SQLITE_OK ||
+        s->fts->xCreateFunction(s->fts, "pk_rank_sentences", NULL, pk_rank_sentences, NULL) != SQLITE_OK)
+        return pk_sqlite_fail(s, "cannot register the ranking functions");
     return PK_OK;
 }
 
@@ -489,7 +702,9 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
         memset(stats, 0, sizeof *stats);
     if (!m->text || !limit)
         return PK_OK;
-    topk t = {.store = s, .limit = limit, .pool = limit + POOL_EXTRA, .nfilter = m->nfilter,
+    topk t = {.store = s, .weight = column_weight, .ncolumns = PK_FTS_COLUMNS,
+              .max_id_sql = "SELECT max(id) FROM location_fts_docsize",
+              .limit = limit, .pool = limit + POOL_EXTRA, .nfilter = m->nfilter,
               .nranked = m->nranked, .check = check ? check->st : NULL, .skipped = -HUGE_VAL};
     t.best = malloc(limit * sizeof *t.best);
     t.bounds = malloc(t.pool * sizeof *t.bounds);
@@ -594,6 +809,85 @@ pk_status pk_db_transcript_fts_unindex(pk_db *s, int64_t asset_id)
     return transcript_fts_run(s, "INSERT INTO transcript_fts(transcript_fts, rowid, text) "
                                  "SELECT 'delete', id, text FROM transcript WHERE asset_id = ?",
                               asset_id);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+pk_status pk_db_transcript_each_of(pk_db *s, const pk_fts_match *m, const int64_t *assets, size_t n,
+                                   int (*fn)(void *user, const pk_transcript_hit *hit), void *user)
+{
+    if (!m->text || !n)
+        return PK_OK;
+    /* The ids the assets' sentences span (each asset's are one range). */
+    sqlite3_stmt *range = NULL, *match = NULL, *rows = NULL;
+    int64_t lo = INT64_MAX, hi = -1, *ids = NULL;
+    size_t nids = 0, cap = 0;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT min(id), max(id) FROM transcript WHERE asset_id = ?", -1, &range,
+                                NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_int64(range, 1, assets[i]);
+        if ((rc = sqlite3_step(range)) == SQLITE_ROW && sqlite3_column_type(range, 0) != SQLITE_NULL) {
+            lo = sqlite3_column_int64(range, 0) < lo ? sqlite3_column_int64(range, 0) : lo;
+            hi = sqlite3_column_int64(range, 1) > hi ? sqlite3_column_int64(range, 1) : hi;
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(range);
+    }
+    /* One pass over the matches in that span (a word prefix's list is
+     * merged once, not once per asset), then each asset's sentences in
+     * time order, those matched. */
+    if (rc == SQLITE_OK && hi >= 0)
+        rc = sqlite3_prepare_v2(s->db, "SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH ?1 "
+                                       "AND rowid BETWEEN ?2 AND ?3",
+                                -1, &match, NULL);
+    if (match) {
+        sqlite3_bind_text(match, 1, m->text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(match, 2, lo);
+        sqlite3_bind_int64(match, 3, hi);
+        while ((rc = sqlite3_step(match)) == SQLITE_ROW) {
+            if (nids == cap) {
+                int64_t *g = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *g);
+                if (!g) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                ids = g;
+            }
+            ids[nids++] = sqlite3_column_int64(match, 0);
+        }
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    qsort(ids, nids, sizeof *ids, cmp_i64);
+    if (rc == SQLITE_OK && nids)
+        rc = sqlite3_prepare_v2(s->db, "SELECT id, start_time, end_time, text FROM transcript WHERE asset_id = ? "
+                                       "ORDER BY start_time, id",
+                                -1, &rows, NULL);
+    int stop = 0;
+    for (size_t i = 0; rows && rc == SQLITE_OK && !stop && i < n; i++) {
+        sqlite3_bind_int64(rows, 1, assets[i]);
+        while (!stop && (rc = sqlite3_step(rows)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(rows, 0);
+            if (!bsearch(&id, ids, nids, sizeof *ids, cmp_i64))
+                continue;
+            pk_transcript_hit h = {id, assets[i], sqlite3_column_double(rows, 1), sqlite3_column_double(rows, 2),
+                                   (const char *)sqlite3_column_text(rows, 3), 0};
+            stop = fn(user, &h);
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(rows);
+    }
+    pk_status st = rc == SQLITE_NOMEM   ? pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory")
+                   : rc != SQLITE_OK ? pk_sqlite_fail(s, "transcript search failed")
+                                     : PK_OK;
+    sqlite3_finalize(range);
+    sqlite3_finalize(match);
+    sqlite3_finalize(rows);
+    free(ids);
+    return st;
 }
 
 pk_status pk_db_transcript_each(pk_db *s, const pk_fts_match *m, int64_t asset_id,

@@ -18,7 +18,7 @@ struct pk_db {
     fts5_api *fts;                  /* NULL until pk_fts5_attach */
     fts5_tokenizer tokenizer;       /* unicode61, as the index uses it */
     Fts5Tokenizer *tok;             /* created on first use */
-    sqlite3_stmt *fts_insert, *fts_delete; /* prepared on first use */
+    sqlite3_stmt *fts_insert, *fts_delete, *fts_has; /* prepared on first use */
 };
 
 struct pk_stmt {
@@ -31,7 +31,7 @@ struct pk_stmt {
  * unwritable: PK_ERR_OUTPUT, else PK_ERR_INTERNAL). */
 pk_status pk_sqlite_fail(pk_db *s, const char *what);
 
-/* Register the ranking function on a new connection. */
+/* Register the ranking functions on a new connection. */
 pk_status pk_fts5_attach(pk_db *s);
 /* Free what full text holds (before the connection closes). */
 void pk_fts5_detach(pk_db *s);

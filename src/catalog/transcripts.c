@@ -51,6 +51,25 @@ static pk_status replace_sentences(pk_catalog *cat, int64_t asset_id, int64_t pr
     return st;
 }
 
+pk_status pk_catalog_replace_transcript(pk_catalog *cat, int64_t asset_id, const pk_catalog_transcriber *by,
+                                        const pk_catalog_sentence *s, size_t n)
+{
+    char params[160];
+    snprintf(params, sizeof params, "engine=%s;sentences", or_empty(by->engine));
+    const char *model = or_empty(by->model);
+    char model_id[320];
+    if (by->model_version && by->model_version[0])
+        snprintf(model_id, sizeof model_id, "%s@%s", model, by->model_version);
+    else
+        snprintf(model_id, sizeof model_id, "%s", model);
+    int64_t producer = -1;
+    pk_status st = pk_catalog_model_producer(cat, TRANSCRIPT_PRODUCER, TRANSCRIPT_VERSION, params, model_id,
+                                             or_empty(by->model_sha256), &producer);
+    if (st == PK_OK)
+        st = replace_sentences(cat, asset_id, producer, s, n);
+    return st;
+}
+
 pk_status pk_catalog_put_transcript(pk_catalog *cat, const char *content_sha256,
                                     const pk_catalog_transcriber *by, const pk_catalog_sentence *s,
                                     size_t n, int *catalogued)
@@ -71,21 +90,8 @@ pk_status pk_catalog_put_transcript(pk_catalog *cat, const char *content_sha256,
             st = PK_ERR_INTERNAL;
         pk_stmt_free(q);
     }
-    int64_t producer = -1;
-    if (st == PK_OK && asset_id >= 0) {
-        char params[160];
-        snprintf(params, sizeof params, "engine=%s;sentences", or_empty(by->engine));
-        const char *model = or_empty(by->model);
-        char model_id[320];
-        if (by->model_version && by->model_version[0])
-            snprintf(model_id, sizeof model_id, "%s@%s", model, by->model_version);
-        else
-            snprintf(model_id, sizeof model_id, "%s", model);
-        st = pk_catalog_model_producer(cat, TRANSCRIPT_PRODUCER, TRANSCRIPT_VERSION, params, model_id,
-                                       or_empty(by->model_sha256), &producer);
-    }
     if (st == PK_OK && asset_id >= 0)
-        st = replace_sentences(cat, asset_id, producer, s, n);
+        st = pk_catalog_replace_transcript(cat, asset_id, by, s, n);
     if (st == PK_OK)
         st = pk_db_commit(cat->store);
     if (st != PK_OK) {

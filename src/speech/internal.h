@@ -206,6 +206,9 @@ void pk_transcript_write_txt(FILE *f, const pk_transcript *t);
 pk_status pk_transcript_store_put(pk_ctx *ctx, const pk_transcript *t);
 /* *t is filled, or PK_ERR_INPUT when none is stored for `media_sha256`. */
 pk_status pk_transcript_store_get(pk_ctx *ctx, const char *media_sha256, pk_transcript *t);
+/* t's sentences and engine as the catalogue takes them, in view->sentences
+ * (a new array) pointing into t; view->owner is left alone. */
+pk_status pk_transcript_catalogue_view(pk_ctx *ctx, const pk_transcript *t, pk_stored_transcript *view);
 
 /* ---- editing by text (align.c, render.c, exports.c) -------------------- */
 

@@ -161,16 +161,11 @@ static pk_status store_in_catalogue(pk_run *run, const pk_transcript *t, int *ca
     free(path);
     if (st != PK_OK)
         return st;
-    pk_catalog_sentence *s = calloc(t->n_sentences ? t->n_sentences : 1, sizeof *s);
-    if (!s) {
-        pk_catalog_close(cat);
-        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    }
-    for (size_t i = 0; i < t->n_sentences; i++)
-        s[i] = (pk_catalog_sentence){t->sentences[i].start, t->sentences[i].end, t->sentences[i].text};
-    pk_catalog_transcriber by = {t->engine, t->model, t->model_version, t->model_sha256};
-    st = pk_catalog_put_transcript(cat, t->source_sha256, &by, s, t->n_sentences, catalogued);
-    free(s);
+    pk_stored_transcript view = {0};
+    st = pk_transcript_catalogue_view(ctx, t, &view);
+    if (st == PK_OK)
+        st = pk_catalog_put_transcript(cat, t->source_sha256, &view.by, view.sentences, view.n, catalogued);
+    free(view.sentences);
     pk_catalog_close(cat);
     return st;
 }

@@ -285,3 +285,61 @@ pk_status pk_transcript_store_get(pk_ctx *ctx, const char *media_sha256, pk_tran
     free(path);
     return st;
 }
+
+pk_status pk_stored_transcript_find(pk_ctx *ctx, const char *sha256, pk_stored_transcript *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    char *dir = store_dir(), *path = NULL;
+    if (!dir || asprintf(&path, "%s/%s.json", dir, sha256) < 0) {
+        free(dir);
+        return PK_OK; /* no store: nothing stored */
+    }
+    free(dir);
+    /* Absent is the usual case (one failed open); present but unreadable
+     * is worth saying. */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        pk_status st = errno == ENOENT || errno == ENOTDIR
+                           ? PK_OK
+                           : pk_fail(ctx, PK_ERR_INPUT, path, "cannot read the stored transcript: %s", strerror(errno));
+        free(path);
+        return st;
+    }
+    json_error_t err;
+    json_t *j = json_loadf(f, 0, &err);
+    fclose(f);
+    pk_status st = PK_OK;
+    if (!j) {
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "stored transcript is not JSON: %s", err.text);
+        free(path);
+        return st;
+    }
+    st = pk_transcript_new(ctx, &out->owner);
+    if (st == PK_OK)
+        st = pk_transcript_from_json(ctx, j, path, out->owner);
+    json_decref(j);
+    free(path);
+    if (st == PK_OK)
+        st = pk_transcript_catalogue_view(ctx, out->owner, out);
+    *found = st == PK_OK;
+    return st;
+}
+
+pk_status pk_transcript_catalogue_view(pk_ctx *ctx, const pk_transcript *t, pk_stored_transcript *view)
+{
+    if (!(view->sentences = calloc(t->n_sentences ? t->n_sentences : 1, sizeof *view->sentences)))
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < t->n_sentences; i++)
+        view->sentences[i] = (pk_catalog_sentence){t->sentences[i].start, t->sentences[i].end, t->sentences[i].text};
+    view->n = t->n_sentences;
+    view->by = (pk_catalog_transcriber){t->engine, t->model, t->model_version, t->model_sha256};
+    return PK_OK;
+}
+
+void pk_stored_transcript_free(pk_stored_transcript *s)
+{
+    free(s->sentences);
+    pk_transcript_free(s->owner);
+    memset(s, 0, sizeof *s);
+}

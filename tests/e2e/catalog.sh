@@ -88,6 +88,18 @@ run_pk search "drone width:>=1280" --json
 expect "a word and width:>=1280 finds nothing" [ "$(results '.results | length')" = 0 ]
 run_pk search "drone duration:<=1m" --json
 expect "a word and duration:<=1m" [ "$(results '.results | length')" = 1 ]
+# Bounds at, just below and just above the clip's 640x360, 2 s (the
+# audio's few milliseconds more or less: its duration is about 2.0 s).
+for q in "drone width:>639" "drone width:<=640" "drone width:<641" "drone height:=360" \
+         "drone height:>=360" "drone duration:>1.5s" "drone duration:<2.5s" "drone width:>=640 height:<361"; do
+  run_pk search "$q" --json
+  expect "$q finds the clip" [ "$(results '.results | length')" = 1 ]
+done
+for q in "drone width:>640" "drone width:<640" "drone height:=359" "drone height:>360" \
+         "drone duration:>2.5s" "drone duration:<1.5s" "drone width:=640.5"; do
+  run_pk search "$q" --json
+  expect "$q finds nothing" [ "$(results '.results | length')" = 0 ]
+done
 run_pk search "canon type:photo" --json
 expect "words and filters together" [ "$(results '.results | length')" = 1 ]
 run_pk search "date:junk"

@@ -248,12 +248,10 @@ static void test_upgrade_from_v4(void **state)
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"m201901", PK_FTS_DATE, 0, 0}}, 2, {9}, 1},
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"d20240714", PK_FTS_DATE, 0, 0}}, 2, {7, 8}, 2},
         {{{"iceland", PK_FTS_ANY, 1, 0}, {"2023", PK_FTS_DATE, 0, 0}}, 2, {0}, 0},
-        /* 6000 wide: bucket [6000, 7000); 90 s: bucket [60, 120). */
-        {{{"iceland", PK_FTS_ANY, 1, 0}, {"w10", PK_FTS_MEASURE, 0, 0}}, 2, {7, 8}, 2},
-        {{{"iceland", PK_FTS_ANY, 1, 0}, {"t5", PK_FTS_MEASURE, 0, 0}}, 2, {9}, 1},
+        /* 6000 wide: 6000-6999; 90 s: 900 tenths, 900-999 tenths. */
+        {{{"iceland", PK_FTS_ANY, 1, 0}, {"w4x6", PK_FTS_MEASURE, 0, 0}}, 2, {7, 8}, 2},
+        {{{"iceland", PK_FTS_ANY, 1, 0}, {"t3x9", PK_FTS_MEASURE, 0, 0}}, 2, {9}, 1},
     };
-    assert_int_equal(pk_fts_bucket('w', 6000), 10);
-    assert_int_equal(pk_fts_bucket('t', 90), 5);
     for (size_t c = 0; c < PK_ARRAY_LEN(cases); c++) {
         pk_fts_match m;
         assert_int_equal(pk_db_fts_match(cat->store, cases[c].ph, cases[c].nph, &m), PK_OK);
@@ -269,12 +267,12 @@ static void test_upgrade_from_v4(void **state)
 }
 
 /* A version-5 catalogue (full text with filter columns, no faces) gains
- * the face tables in version 6 and keeps its rows and its full text as
- * they were (no rebuild). */
+ * the face tables in version 6 and keeps its rows; its full text is rebuilt
+ * from them (version 8). */
 static void test_upgrade_from_v5(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(pk_catalog_schema_version(), 7);
+    assert_int_equal(pk_catalog_schema_version(), 8);
     pk_db *s;
     assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
     assert_int_equal(pk_schema_upgrade(s, 5, NULL), PK_OK);
@@ -374,7 +372,7 @@ static void test_upgrade_from_v6_and_transcripts(void **state)
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
     int v;
     assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
-    assert_int_equal(v, 7);
+    assert_int_equal(v, pk_catalog_schema_version());
     assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM location", -1, &n), PK_OK);
     assert_int_equal(n, 1);
     assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM asset", -1, &n), PK_OK);
@@ -418,6 +416,187 @@ static void test_upgrade_from_v6_and_transcripts(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(pk_db_exec(cat->store, "INSERT INTO transcript_fts(transcript_fts) VALUES ('integrity-check')"),
                      PK_OK);
+    pk_catalog_close(cat);
+}
+
+/* Locations matching a full-text filter on the measure column alone
+ * (with a word every location has: its type). */
+static size_t find_measure(pk_catalog *cat, const char *word, int64_t *ids, size_t max)
+{
+    pk_fts_phrase ph[] = {{word, PK_FTS_MEASURE, 0, 0}, {"video", PK_FTS_ANY, 1, 0}};
+    pk_fts_match m;
+    assert_int_equal(pk_db_fts_match(cat->store, ph, 2, &m), PK_OK);
+    pk_fts_hit hits[8];
+    size_t got;
+    assert_int_equal(pk_db_fts_top(cat->store, &m, NULL, max, hits, &got, NULL), PK_OK);
+    free(m.text);
+    for (size_t i = 0; i < got; i++)
+        ids[i] = hits[i].id;
+    return got;
+}
+
+/* A version-7 catalogue (widths, heights, durations as coarse bucket
+ * words) is upgraded to 8: its full text is rebuilt from the tables with
+ * the digit words, the old words are gone, and its transcripts stay. */
+static void test_upgrade_from_v7(void **state)
+{
+    fixture *f = *state;
+    pk_db *s;
+    assert_int_equal(pk_db_open(f->ctx, f->db, PK_DB_CREATE, &s), PK_OK);
+    assert_int_equal(pk_schema_upgrade(s, 7, NULL), PK_OK);
+    assert_int_equal(pk_db_exec(s, "INSERT INTO asset(id, sha256, size, type, format, width, height, duration, "
+                                   "created_at) VALUES (1, 'aa', 1, 'video', 'mov', 3840, 2160, 90.5, 'now'), "
+                                   "(2, 'bb', 1, 'video', 'mov', 1920, 1080, 12, 'now');"
+                                   "INSERT INTO location(id, asset_id, path, folder, name, root, size, mtime_ns, "
+                                   "fast_hash, first_seen, last_seen) VALUES "
+                                   "(7, 1, '/p/a.mov', '/p', 'a.mov', '/p', 1, 0, '0', 'now', 'now'),"
+                                   "(8, 2, '/p/b.mov', '/p', 'b.mov', '/p', 1, 0, '0', 'now', 'now');"
+                                   "INSERT INTO producer(id, name, version, params) VALUES (1, 'x', '1', '');"
+                                   "INSERT INTO transcript(asset_id, producer_id, start_time, end_time, text) "
+                                   "VALUES (1, 1, 0.5, 2, 'the harbour lights');"
+                                   "INSERT INTO transcript_fts(rowid, text) SELECT id, text FROM transcript"),
+                     PK_OK);
+    /* The full text as version 7 wrote it: bucket words. */
+    const char *a[PK_FTS_COLUMNS] = {"a.mov", "p", "mov", "video", "", "", "", "w7 h5 t5"};
+    const char *b[PK_FTS_COLUMNS] = {"b.mov", "p", "mov", "video", "", "", "", "w4 h2 t3"};
+    assert_int_equal(pk_db_fts_set(s, 7, a), PK_OK);
+    assert_int_equal(pk_db_fts_set(s, 8, b), PK_OK);
+    pk_db_close(s);
+
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    int v;
+    assert_int_equal(pk_schema_version(cat->store, &v), PK_OK);
+    assert_int_equal(v, 8);
+    int64_t ids[8];
+    assert_int_equal(find_measure(cat, "w7", ids, 8), 0);      /* old words gone */
+    assert_int_equal(find_measure(cat, "w4x3840", ids, 8), 1); /* width 3840 */
+    assert_int_equal(ids[0], 7);
+    assert_int_equal(find_measure(cat, "h4x1", ids, 8), 1);    /* height 1000-1999 */
+    assert_int_equal(ids[0], 8);
+    assert_int_equal(find_measure(cat, "t3x905", ids, 8), 1);  /* 90.5 s */
+    assert_int_equal(ids[0], 7);
+    assert_int_equal(find_measure(cat, "t3", ids, 8), 2);      /* 100-999 tenths */
+    int64_t n;
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM location_fts", -1, &n), PK_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(pk_db_query_int(cat->store, "SELECT count(*) FROM transcript", -1, &n), PK_OK);
+    assert_int_equal(n, 1);
+    sentences_seen seen;
+    assert_int_equal(find_sentences(cat, "harbour", 0, -1, &seen), 1);
+    assert_int_equal(pk_db_exec(cat->store, "INSERT INTO location_fts(location_fts) VALUES ('integrity-check')"),
+                     PK_OK);
+    pk_catalog_close(cat);
+}
+
+/* Results a generated asset gives: none for every third (its files fail
+ * the filters), one or two otherwise. */
+static int weigh_generated(void *user, int64_t asset_id)
+{
+    (*(int *)user)++;
+    return asset_id % 3 == 0 ? 0 : (int)(asset_id % 2) + 1;
+}
+
+typedef struct best_of {
+    double best[64];
+    int64_t sentences;
+} best_of;
+
+static int note_best(void *user, const pk_transcript_hit *h)
+{
+    best_of *b = user;
+    b->sentences++;
+    if (h->asset_id > 0 && h->asset_id < 64 && h->score > b->best[h->asset_id])
+        b->best[h->asset_id] = h->score;
+    return 0;
+}
+
+/* pk_db_transcript_top ranks assets by their best sentence exactly as
+ * FTS5's bm25() over every sentence does, and returns the fewest best ones
+ * whose results fill the limit. */
+static void test_transcript_top(void **state)
+{
+    fixture *f = *state;
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 1, &cat), PK_OK);
+    static const char *const vocab[] = {"fellow", "americans", "budget", "wedding", "snow", "coast",
+                                        "the", "a", "and", "my", "fellow americans"};
+    enum { ASSETS = 40 };
+    uint64_t seed = 7;
+    pk_catalog_transcriber by = {"pocketsphinx", "en-us", "", ""};
+    for (int a = 1; a <= ASSETS; a++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "INSERT INTO asset(id, sha256, size, type, created_at) "
+                                  "VALUES (%d, 's%d', 1, 'video', 'now')", a, a);
+        assert_int_equal(pk_db_exec(cat->store, sql), PK_OK);
+        char text[20][256];
+        pk_catalog_sentence sent[20];
+        int n = 3 + (int)(next_random(&seed) % 15);
+        for (int i = 0; i < n; i++) {
+            text[i][0] = '\0';
+            int words = 1 + (int)(next_random(&seed) % 12);
+            for (int w = 0; w < words; w++) {
+                strcat(text[i], vocab[next_random(&seed) % PK_ARRAY_LEN(vocab)]);
+                strcat(text[i], " ");
+            }
+            sent[i] = (pk_catalog_sentence){i, i + 0.5, text[i]};
+        }
+        char sha[8];
+        snprintf(sha, sizeof sha, "s%d", a);
+        int catalogued;
+        assert_int_equal(pk_catalog_put_transcript(cat, sha, &by, sent, (size_t)n, &catalogued), PK_OK);
+        assert_int_equal(catalogued, 1);
+    }
+    const pk_fts_phrase queries[][2] = {{{"fellow", PK_FTS_ANY, 0, 0}},
+                                        {{"fellow americans", PK_FTS_ANY, 0, 0}},
+                                        {{"wed", PK_FTS_ANY, 1, 0}},
+                                        {{"budget", PK_FTS_ANY, 0, 0}, {"snow", PK_FTS_ANY, 0, 0}},
+                                        {{"the", PK_FTS_ANY, 0, 0}, {"fellow", PK_FTS_ANY, 1, 0}},
+                                        {{"elephant", PK_FTS_ANY, 0, 0}}};
+    const size_t nphrases[] = {1, 1, 1, 2, 2, 1};
+    const size_t limits[] = {1, 2, 5, 50};
+    for (size_t qi = 0; qi < PK_ARRAY_LEN(nphrases); qi++) {
+        pk_fts_match m;
+        assert_int_equal(pk_db_fts_match(cat->store, queries[qi], nphrases[qi], &m), PK_OK);
+        best_of ref = {{0}, 0};
+        assert_int_equal(pk_db_transcript_each(cat->store, &m, -1, note_best, &ref), PK_OK);
+        for (size_t li = 0; li < PK_ARRAY_LEN(limits); li++) {
+            size_t limit = limits[li];
+            /* By brute force: assets by their best sentence, best first,
+             * until their results reach the limit. */
+            int64_t order[ASSETS];
+            size_t norder = 0;
+            for (int a = 1; a <= ASSETS; a++)
+                if (ref.best[a] > 0 && a % 3 != 0)
+                    order[norder++] = a;
+            for (size_t i = 1; i < norder; i++)
+                for (size_t j = i; j > 0 && ref.best[order[j]] > ref.best[order[j - 1]]; j--) {
+                    int64_t x = order[j];
+                    order[j] = order[j - 1];
+                    order[j - 1] = x;
+                }
+            size_t want = 0, held = 0;
+            while (want < norder && held < limit)
+                held += (size_t)(order[want++] % 2) + 1;
+            pk_transcript_asset got[50];
+            size_t n = 99;
+            int64_t matches = -1;
+            int weighed = 0;
+            assert_int_equal(pk_db_transcript_top(cat->store, &m, limit, weigh_generated, &weighed, got, &n,
+                                                  &matches),
+                             PK_OK);
+            assert_int_equal(matches, ref.sentences);
+            assert_int_equal(n, want);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(fabs(got[i].score - ref.best[order[i]]) < 1e-9);         /* same ranks */
+                assert_true(fabs(got[i].score - ref.best[got[i].asset_id]) < 1e-9); /* its best */
+                assert_int_equal(got[i].hits, weigh_generated(&weighed, got[i].asset_id));
+            }
+            if (qi == 0 && limit == 1)
+                assert_true(weighed < ASSETS / 2); /* not every asset looked at */
+        }
+        free(m.text);
+    }
     pk_catalog_close(cat);
 }
 
@@ -499,32 +678,119 @@ static void test_fts_top_is_bm25(void **state)
     pk_catalog_close(cat);
 }
 
-/* Values at a bucket bound open the next bucket; no value, no bucket. */
-static void test_fts_buckets(void **state)
+/* The number words of one value: its digit count, then each prefix. */
+static void test_measure_words(void **state)
 {
     (void)state;
-    const char kinds[] = {'w', 'h', 't'};
-    for (size_t k = 0; k < sizeof kinds; k++) {
-        int n = pk_fts_bucket_count(kinds[k]);
-        assert_true(n > 4);
-        for (int b = 0; b < n; b++) {
-            double lo, hi;
-            pk_fts_bucket_range(kinds[k], b, &lo, &hi);
-            assert_true(lo < hi);
-            if (lo > 0)
-                assert_int_equal(pk_fts_bucket(kinds[k], lo), b);
-            if (isfinite(hi)) {
-                assert_int_equal(pk_fts_bucket(kinds[k], hi), b + 1);
-                assert_int_equal(pk_fts_bucket(kinds[k], hi - 0.5), b);
+    pk_measure_word w[PK_MEASURE_WORDS];
+    assert_int_equal(pk_measure_words('w', 3840, w), 5);
+    const char *want[] = {"w4", "w4x3", "w4x38", "w4x384", "w4x3840"};
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(w[i], want[i]);
+    assert_int_equal(pk_measure_words('t', 90.05, w), 4); /* 900 tenths */
+    assert_string_equal(w[0], "t3");
+    assert_string_equal(w[3], "t3x900");
+    assert_int_equal(pk_measure_words('t', 0.04, w), 2);  /* 0 tenths */
+    assert_string_equal(w[1], "t1x0");
+    assert_int_equal(pk_measure_words('h', 999999999, w), 10);
+    assert_string_equal(w[9], "h9x999999999");
+    assert_int_equal(pk_measure_words('w', 1e9, w), 1);   /* huge: one word */
+    assert_string_equal(w[0], "w10");
+    assert_int_equal(pk_measure_words('w', 1e300, w), 1);
+    assert_int_equal(pk_measure_words('w', 0, w), 0);
+    assert_int_equal(pk_measure_words('w', -5, w), 0);
+    assert_int_equal(pk_measure_words('t', NAN, w), 0);
+    assert_int_equal(pk_measure_words('t', INFINITY, w), 0);
+    /* As the index writes them, in the measure column. */
+    pk_asset_meta m;
+    pk_asset_meta_from_probe(NULL, &m);
+    m.width = 640;
+    m.height = 360;
+    m.duration = 2.5;
+    pk_fts_doc d;
+    assert_int_equal(pk_fts_doc_make(&d, "a.mp4", "/x", "video", &m), 0);
+    assert_string_equal(d.text[PK_FTS_MEASURE],
+                        "w3 w3x6 w3x64 w3x640 h3 h3x3 h3x36 h3x360 t2 t2x2 t2x25");
+    pk_fts_doc_free(&d);
+}
+
+static int passes(double v, const char *op, double num)
+{
+    return !strcmp(op, ">=") ? v >= num
+           : !strcmp(op, ">") ? v > num
+           : !strcmp(op, "<=") ? v <= num
+           : !strcmp(op, "<") ? v < num
+                              : v == num;
+}
+
+/* Every value passing a comparison has one of its covering words; with
+ * whole numbers no failing value has one; with durations only values of
+ * the bound's own tenth of a second (or huge values) may. Bounds at, just
+ * below and just above the values, fractions, 0 and huge ones. */
+static void test_measure_cover(void **state)
+{
+    (void)state;
+    static const double sizes[] = {1,    2,    9,    10,   11,   99,   100,  101,  639,  640,  641,
+                                   999,  1000, 1001, 1079, 1080, 1081, 3839, 3840, 3841, 3999, 4000,
+                                   4001, 8999, 9000, 9001, 9504, 9999, 10000, 10001, 65535, 99999,
+                                   100000, 999999999, 1e9, 1e9 + 1, 4e9, 1e15};
+    static const double times[] = {0.01, 0.04, 0.05, 0.1,  0.15, 0.9,   0.95, 1,     1.05, 5,
+                                   9.99, 10,   29.9, 30,   59.9, 59.95, 60,   60.04, 60.05, 60.1,
+                                   60.5, 61,   90,   120,  299.99, 300, 300.01, 3599.9, 3600, 7200.5,
+                                   99999999.9, 1e8, 1e9, 1e12};
+    static const double extra[] = {0, -1, 0.5, 3840.5, 59.5, 60.25, 1e300, -1e300};
+    static const char *const ops[] = {">=", ">", "<=", "<", "="};
+    pk_measure_word cover[100], words[PK_MEASURE_WORDS];
+    for (int k = 0; k < 2; k++) {
+        char kind = k ? 't' : 'w';
+        const double *vals = k ? times : sizes;
+        size_t nvals = k ? PK_ARRAY_LEN(times) : PK_ARRAY_LEN(sizes);
+        for (size_t b = 0; b < nvals + PK_ARRAY_LEN(extra); b++) {
+            double num = b < nvals ? vals[b] : extra[b - nvals];
+            for (size_t o = 0; o < PK_ARRAY_LEN(ops); o++) {
+                int exact = -1;
+                int n = pk_measure_cover(kind, ops[o], num, cover, 100, &exact);
+                assert_true(n >= 0 && n <= 91);
+                assert_int_equal(exact, k == 0 && num < 1e9 ? 1 : exact);
+                for (size_t i = 0; i < nvals; i++) {
+                    /* the values themselves and their neighbours */
+                    for (int step = -1; step <= 1; step++) {
+                        double v = vals[i] + step * (k ? 0.01 : 1);
+                        int nw = pk_measure_words(kind, v, words), hit = 0;
+                        for (int a = 0; a < nw && !hit; a++)
+                            for (int c = 0; c < n && !hit; c++)
+                                hit = !strcmp(words[a], cover[c]);
+                        int pass = passes(v, ops[o], num);
+                        if (nw && pass && !hit)
+                            fail_msg("%c %g: passes %s %g but has no word of its cover", kind, v, ops[o], num);
+                        if (hit && !pass && exact)
+                            fail_msg("%c %g: fails %s %g but has a word of its exact cover", kind, v, ops[o],
+                                     num);
+                        if (hit && !pass && !(floor(v * 10) == floor(num * 10) || v >= 1e8))
+                            fail_msg("%c %g: fails %s %g outside the edge tenth", kind, v, ops[o], num);
+                    }
+                }
             }
         }
-        assert_int_equal(pk_fts_bucket(kinds[k], 0), -1);
-        assert_int_equal(pk_fts_bucket(kinds[k], NAN), -1);
-        assert_int_equal(pk_fts_bucket(kinds[k], 1e12), n - 1);
     }
-    assert_int_equal(pk_fts_bucket('w', 3840), pk_fts_bucket('w', 3999));
-    assert_true(pk_fts_bucket('w', 3839) < pk_fts_bucket('w', 3840));
-    assert_true(pk_fts_bucket('t', 59.9) < pk_fts_bucket('t', 60));
+    int exact;
+    /* A bound at a round number is a few words: 9000-9999 and every
+     * longer number. */
+    assert_int_equal(pk_measure_cover('w', ">=", 9000, cover, 100, &exact), 7);
+    assert_string_equal(cover[0], "w10");
+    assert_string_equal(cover[1], "w4x9");
+    assert_string_equal(cover[2], "w5");
+    assert_int_equal(exact, 1);
+    assert_int_equal(pk_measure_cover('w', "=", 3840, cover, 100, &exact), 1);
+    assert_string_equal(cover[0], "w4x3840");
+    assert_int_equal(pk_measure_cover('w', "=", 3840.5, cover, 100, &exact), 0);
+    assert_int_equal(pk_measure_cover('w', "<", 1, cover, 100, &exact), 1); /* 0 wide: no row */
+    assert_int_equal(pk_measure_cover('w', "<", 0, cover, 100, &exact), 0);
+    assert_int_equal(pk_measure_cover('t', ">", 60, cover, 100, &exact), 11); /* 600-999 tenths: 4, longer: 7 */
+    assert_int_equal(exact, 0);
+    assert_int_equal(pk_measure_cover('w', ">", 1e9, cover, 100, &exact), 1);
+    assert_int_equal(exact, 0);
+    assert_int_equal(pk_measure_cover('w', ">=", 1, cover, 3, &exact), -1); /* more than max */
 }
 
 /* The centre hash of a picture turned by an angle matches the original's
@@ -559,8 +825,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v6_and_transcripts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v7, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_top_is_bm25, setup, teardown),
-        cmocka_unit_test(test_fts_buckets),
+        cmocka_unit_test_setup_teardown(test_transcript_top, setup, teardown),
+        cmocka_unit_test(test_measure_words),
+        cmocka_unit_test(test_measure_cover),
         cmocka_unit_test(test_centre_hash_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
