@@ -55,11 +55,15 @@ struct qc_pixels {
     double fraction, activity, min_duration;
     int step;                  /* sample every step-th frame of a shot */
     /* Apart from each neighbour: samples it was, and over those samples
-     * the range of its value and of the 4 neighbours' mean. */
+     * the range of its value and of the 4 neighbours' mean. The lowest
+     * values (…min) are kept as 255 - value, so that every array starts
+     * at 0: calloc'd, and pages of the picture where nothing ever stands
+     * apart are never written. */
     uint8_t *cnt, *vmin, *vmax, *nmin, *nmax;
     /* Apart from three of the four: the same, and the range of the most
      * similar neighbour. */
     uint8_t *cnt3, *vmin3, *vmax3, *nmin3, *nmax3, *smin, *smax;
+    uint8_t *dirty;            /* per row: some state was written this window */
     int samples;
     int64_t shot_frames;
     double win_start, win_end;
@@ -69,26 +73,30 @@ struct qc_pixels {
     int64_t total_found;
 };
 
-/* The per-pixel arrays, in one list for allocating and resetting: the
- * counts start at 0, the minimums at 255, the maximums at 0. */
+/* The per-pixel arrays, in one list for allocating and resetting. */
 #define STATE_ARRAYS 12
 
-static uint8_t **state_array(qc_pixels *px, int k, int *initial)
+static uint8_t **state_array(qc_pixels *px, int k)
 {
     uint8_t **a[STATE_ARRAYS] = {&px->cnt,  &px->vmin,  &px->vmax,  &px->nmin,  &px->nmax, &px->cnt3,
                                  &px->vmin3, &px->vmax3, &px->nmin3, &px->nmax3, &px->smin, &px->smax};
-    static const int init[STATE_ARRAYS] = {0, 255, 0, 255, 0, 0, 255, 0, 255, 0, 255, 0};
-    *initial = init[k];
     return a[k];
 }
 
+/* The range of a value kept as (255 - lowest, highest). */
+static inline int range_of(uint8_t low_inverted, uint8_t high) { return high + low_inverted - 255; }
+static inline int low_of(uint8_t low_inverted) { return 255 - low_inverted; }
+
+/* Back to the empty window: the rows written are zeroed. */
 static void reset_window(qc_pixels *px)
 {
-    size_t n = (size_t)px->g->w * px->g->h;
-    for (int k = 0; k < STATE_ARRAYS; k++) {
-        int initial;
-        uint8_t **a = state_array(px, k, &initial);
-        memset(*a, initial, n);
+    const qc_grid *g = px->g;
+    for (int y = 0; y < g->h; y++) {
+        if (!px->dirty[y])
+            continue;
+        for (int k = 0; k < STATE_ARRAYS; k++)
+            memset(*state_array(px, k) + (size_t)y * g->w, 0, (size_t)g->w);
+        px->dirty[y] = 0;
     }
     px->samples = 0;
 }
@@ -110,14 +118,16 @@ qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps)
         px->step = 1;
     size_t n = (size_t)g->w * g->h;
     for (int k = 0; k < STATE_ARRAYS; k++) {
-        int initial;
-        uint8_t **a = state_array(px, k, &initial);
-        if (!(*a = malloc(n))) {
+        uint8_t **a = state_array(px, k);
+        if (!(*a = calloc(n, 1))) {
             qc_pixels_free(px);
             return NULL;
         }
     }
-    reset_window(px);
+    if (!(px->dirty = calloc((size_t)g->h, 1))) {
+        qc_pixels_free(px);
+        return NULL;
+    }
     return px;
 }
 
@@ -125,10 +135,9 @@ void qc_pixels_free(qc_pixels *px)
 {
     if (!px)
         return;
-    for (int k = 0; k < STATE_ARRAYS; k++) {
-        int initial;
-        free(*state_array(px, k, &initial));
-    }
+    for (int k = 0; k < STATE_ARRAYS; k++)
+        free(*state_array(px, k));
+    free(px->dirty);
     free(px);
 }
 
@@ -181,17 +190,20 @@ static void judge(qc_pixels *px)
         int tol = px->tolerance;
         double act = px->activity;
         for (int y = 0; y < g->h; y++) {
+            if (!px->dirty[y])
+                continue;
             size_t o = (size_t)y * g->w;
             const uint8_t *c = px->cnt + o, *c3 = px->cnt3 + o;
             for (int x = 0; x < g->w; x++) {
                 if (c3[x] < need)      /* apart from each neighbour is apart from three */
                     continue;
                 size_t i = o + x;
-                if (c[x] >= need && px->vmax[i] - px->vmin[i] <= tol && px->nmax[i] - px->nmin[i] >= act)
-                    remember(px, x, y, (px->vmin[i] + px->vmax[i]) / 2.0);
-                else if (steady_among_movers(px->vmax3[i] - px->vmin3[i], px->smax[i] - px->smin[i],
-                                             px->nmax3[i] - px->nmin3[i], tol, act))
-                    remember(px, x, y, (px->vmin3[i] + px->vmax3[i]) / 2.0);
+                if (c[x] >= need && range_of(px->vmin[i], px->vmax[i]) <= tol &&
+                    range_of(px->nmin[i], px->nmax[i]) >= act)
+                    remember(px, x, y, (low_of(px->vmin[i]) + px->vmax[i]) / 2.0);
+                else if (steady_among_movers(range_of(px->vmin3[i], px->vmax3[i]), range_of(px->smin[i], px->smax[i]),
+                                             range_of(px->nmin3[i], px->nmax3[i]), tol, act))
+                    remember(px, x, y, (low_of(px->vmin3[i]) + px->vmax3[i]) / 2.0);
             }
         }
     }
@@ -235,34 +247,38 @@ static uint8_t run_tests(const uint8_t *restrict row, const uint8_t *restrict up
 
 /* Fold one reading's tests into its state: for the pixels apart (`mask`
  * 0xff) count the sample and widen the ranges of the value `c` and of the
- * neighbours' mean `m`; the others' state is unchanged. */
+ * neighbours' mean `m` (lowest kept as 255 - value); the others' state is
+ * unchanged. */
 static void run_update(const uint8_t *restrict c, const uint8_t *restrict m, const uint8_t *restrict mask, int n,
                        uint8_t *restrict cnt, uint8_t *restrict vmin, uint8_t *restrict vmax,
                        uint8_t *restrict nmin, uint8_t *restrict nmax)
 {
     for (int x = 0; x < n; x++) {
-        uint8_t k = mask[x], nk = (uint8_t)~k;
+        uint8_t k = mask[x];
         cnt[x] = (uint8_t)(cnt[x] + (k & 1));
-        vmin[x] = min8(vmin[x], (uint8_t)(c[x] | nk));
+        vmin[x] = max8(vmin[x], (uint8_t)(~c[x] & k));
         vmax[x] = max8(vmax[x], (uint8_t)(c[x] & k));
-        nmin[x] = min8(nmin[x], (uint8_t)(m[x] | nk));
+        nmin[x] = max8(nmin[x], (uint8_t)(~m[x] & k));
         nmax[x] = max8(nmax[x], (uint8_t)(m[x] & k));
     }
 }
 
-/* Widen the range of `s` for the pixels apart (`mask` 0xff). */
+/* Widen the range of `s` (lowest kept as 255 - value) for the pixels
+ * apart (`mask` 0xff). */
 static void range_update(const uint8_t *restrict s, const uint8_t *restrict mask, int n, uint8_t *restrict smin,
                          uint8_t *restrict smax)
 {
     for (int x = 0; x < n; x++) {
-        smin[x] = min8(smin[x], (uint8_t)(s[x] | (uint8_t)~mask[x]));
+        smin[x] = max8(smin[x], (uint8_t)(~s[x] & mask[x]));
         smax[x] = max8(smax[x], (uint8_t)(s[x] & mask[x]));
     }
 }
 
-/* One row of a sampled frame (inner columns), `o` its offset in the state. */
-static void sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o)
+/* One row of a sampled frame (inner columns), `o` its offset in the state.
+ * Returns whether any state was written. */
+static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o)
 {
+    int wrote = 0;
     uint8_t apart[RUN], apart3[RUN], mean[RUN], like[RUN];
     uint8_t th = (uint8_t)px->contrast;
     for (int x0 = 1; x0 < w - 1; x0 += RUN) {
@@ -274,7 +290,9 @@ static void sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, cons
         run_update(row + x0, mean, apart3, n, px->cnt3 + i, px->vmin3 + i, px->vmax3 + i, px->nmin3 + i,
                    px->nmax3 + i);
         range_update(like, apart3, n, px->smin + i, px->smax + i);
+        wrote = 1;
     }
+    return wrote;
 }
 
 /* One sampled frame: update counts and value ranges. */
@@ -283,7 +301,8 @@ static void sweep(qc_pixels *px, const qc_picture *p)
     int w = p->w, h = p->h, dv = p->interlaced ? 2 : 1;
     for (int y = dv; y < h - dv; y++) {
         const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
-        sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w);
+        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w))
+            px->dirty[y] = 1;
     }
 }
 
