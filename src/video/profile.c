@@ -76,7 +76,7 @@ static const threshold thresholds[] = {
         "flashes (pairs of opposite transitions) allowed in any one-second window"),
     NUM(QC_PHOTOSENSITIVE, "red_ratio", ps_red_ratio, 0, 1, "", "saturated red: R/(R+G+B) at or above this (linear light)"),
     NUM(QC_PHOTOSENSITIVE, "red_delta", ps_red_delta, 1, 1000, "", "change of (R-G-B)x320 that makes a red transition"),
-    NUM(QC_PIXELS, "contrast", px_contrast, 1, 255, "levels", "difference from each of the 4 neighbours, or from their mean"),
+    NUM(QC_PIXELS, "contrast", px_contrast, 1, 255, "levels", "difference from each of the 4 neighbours, or from 3 of them"),
     NUM(QC_PIXELS, "min_fraction", px_fraction, 0, 1, "of frames", "share of a shot's sampled frames the pixel is stuck in"),
     NUM(QC_PIXELS, "tolerance", px_tolerance, 0, 255, "levels", "largest change of the stuck value"),
     NUM(QC_PIXELS, "activity", px_activity, 0, 255, "levels", "the 4 neighbours' mean (and the most similar one) must vary at least this much meanwhile"),
