@@ -1,21 +1,36 @@
 /*
- * pixels.c — dead, stuck and hot pixels: a pixel that stands apart from
- * each of its four neighbours by at least `contrast` levels, at a value that
- * barely changes (within `tolerance`), in at least `min_fraction` of the
- * sampled frames of a shot, while the mean of those four neighbours changes
- * by at least `activity` levels over those frames. Standing apart from all four neighbours, not from
- * their mean, keeps the edges of logos and captions out: an edge pixel
- * always has a neighbour of its own kind. The moving surroundings keep
- * still pictures out: a star in a locked-off sky is not a defect.
+ * pixels.c — dead, stuck and hot pixels. A pixel is reported when, in at
+ * least `min_fraction` of the sampled frames of a shot, it stands apart
+ * from its neighbours by at least `contrast` levels at a value that barely
+ * changes (within `tolerance`), while its neighbourhood moves (the 4
+ * neighbours' mean by at least `activity` levels over those frames). Two
+ * readings of "stands apart", either suffices:
  *
- * Frames are sampled at about `sample_rate` per second. Per pixel five
- * bytes are kept (how often it stood out, the lowest and highest value it
- * and its neighbours' mean had then); a shot is judged when it ends, and a
- * long shot every 255 samples, so memory is five bytes per pixel whatever
- * the duration. The
- * sweep over a sampled frame is branch-free byte arithmetic the compiler
- * vectorises. Vertical neighbours of interlaced pictures are taken from the
- * same field (two lines away).
+ *  - apart from each of its four neighbours. Standing apart from all four,
+ *    not from their mean, keeps the edges of logos and captions out: an
+ *    edge pixel always has a neighbour of its own kind.
+ *  - steady among movers: apart from three of its four neighbours, while
+ *    the fourth, its most similar (the brightest for a bright pixel, the
+ *    darkest for a dark one), ranges over at least `activity` levels and
+ *    over four times the pixel's own range. This finds a stuck pixel one
+ *    of whose neighbours is often nearly as bright as itself (a white pixel
+ *    in a pale sky, the tree of bench/qc-accuracy). A still logo's corner
+ *    or the tip of a still line is kept out because its one neighbour of
+ *    its own kind is still; a pixel of a thin line has two.
+ *
+ * The moving surroundings keep still pictures out either way: a star in a
+ * locked-off sky is not a defect.
+ *
+ * Frames are sampled at about `sample_rate` per second. Per pixel and per
+ * reading, the count of frames it stood apart and, over those frames, the
+ * lowest and highest value of the pixel and of its neighbours' mean (and of
+ * its most similar neighbour) are kept: twelve bytes per pixel whatever
+ * the duration, as a shot is judged when it ends, and a long shot every
+ * 255 samples. The sweep over a sampled frame is byte arithmetic the
+ * compiler vectorises, in runs of 64 pixels: a run where no pixel stands
+ * apart (most of a picture) leaves the state untouched and costs no
+ * memory writes. Vertical neighbours of interlaced pictures are taken from
+ * the same field (two lines away).
  */
 #include "video/internal.h"
 
@@ -39,8 +54,16 @@ struct qc_pixels {
     int contrast, tolerance;
     double fraction, activity, min_duration;
     int step;                  /* sample every step-th frame of a shot */
-    uint8_t *cnt, *vmin, *vmax;
-    uint8_t *nmin, *nmax;      /* range of the 4 neighbours' mean while it stood out */
+    /* Apart from each neighbour: samples it was, and over those samples
+     * the range of its value and of the 4 neighbours' mean. The lowest
+     * values (…min) are kept as 255 - value, so that every array starts
+     * at 0: calloc'd, and pages of the picture where nothing ever stands
+     * apart are never written. */
+    uint8_t *cnt, *vmin, *vmax, *nmin, *nmax;
+    /* Apart from three of the four: the same, and the range of the most
+     * similar neighbour. */
+    uint8_t *cnt3, *vmin3, *vmax3, *nmin3, *nmax3, *smin, *smax;
+    uint8_t *dirty;            /* per row: some state was written this window */
     int samples;
     int64_t shot_frames;
     double win_start, win_end;
@@ -50,14 +73,31 @@ struct qc_pixels {
     int64_t total_found;
 };
 
+/* The per-pixel arrays, in one list for allocating and resetting. */
+#define STATE_ARRAYS 12
+
+static uint8_t **state_array(qc_pixels *px, int k)
+{
+    uint8_t **a[STATE_ARRAYS] = {&px->cnt,  &px->vmin,  &px->vmax,  &px->nmin,  &px->nmax, &px->cnt3,
+                                 &px->vmin3, &px->vmax3, &px->nmin3, &px->nmax3, &px->smin, &px->smax};
+    return a[k];
+}
+
+/* The range of a value kept as (255 - lowest, highest). */
+static inline int range_of(uint8_t low_inverted, uint8_t high) { return high + low_inverted - 255; }
+static inline int low_of(uint8_t low_inverted) { return 255 - low_inverted; }
+
+/* Back to the empty window: the rows written are zeroed. */
 static void reset_window(qc_pixels *px)
 {
-    size_t n = (size_t)px->g->w * px->g->h;
-    memset(px->cnt, 0, n);
-    memset(px->vmin, 255, n);
-    memset(px->vmax, 0, n);
-    memset(px->nmin, 255, n);
-    memset(px->nmax, 0, n);
+    const qc_grid *g = px->g;
+    for (int y = 0; y < g->h; y++) {
+        if (!px->dirty[y])
+            continue;
+        for (int k = 0; k < STATE_ARRAYS; k++)
+            memset(*state_array(px, k) + (size_t)y * g->w, 0, (size_t)g->w);
+        px->dirty[y] = 0;
+    }
     px->samples = 0;
 }
 
@@ -77,16 +117,17 @@ qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps)
     if (px->step < 1)
         px->step = 1;
     size_t n = (size_t)g->w * g->h;
-    px->cnt = malloc(n);
-    px->vmin = malloc(n);
-    px->vmax = malloc(n);
-    px->nmin = malloc(n);
-    px->nmax = malloc(n);
-    if (!px->cnt || !px->vmin || !px->vmax || !px->nmin || !px->nmax) {
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        uint8_t **a = state_array(px, k);
+        if (!(*a = calloc(n, 1))) {
+            qc_pixels_free(px);
+            return NULL;
+        }
+    }
+    if (!(px->dirty = calloc((size_t)g->h, 1))) {
         qc_pixels_free(px);
         return NULL;
     }
-    reset_window(px);
     return px;
 }
 
@@ -94,11 +135,9 @@ void qc_pixels_free(qc_pixels *px)
 {
     if (!px)
         return;
-    free(px->cnt);
-    free(px->vmin);
-    free(px->vmax);
-    free(px->nmin);
-    free(px->nmax);
+    for (int k = 0; k < STATE_ARRAYS; k++)
+        free(*state_array(px, k));
+    free(px->dirty);
     free(px);
 }
 
@@ -129,22 +168,42 @@ static void remember(qc_pixels *px, int x, int y, double value)
     f->shots = 1;
 }
 
-/* Judge the current window (a shot or 255 samples of one). */
+/* The second reading's judgement from the ranges, over the samples the
+ * pixel stood apart from three neighbours, of its value, of its most
+ * similar neighbour and of the neighbours' mean. "Steady" is relative as
+ * well as absolute: the pixel moves at most a quarter as much as that
+ * neighbour, as a stuck pixel holds still whatever its neighbour does. */
+static int steady_among_movers(int value_range, int like_range, int mean_range, int tolerance, double activity)
+{
+    return value_range <= tolerance && 4 * value_range <= like_range && like_range >= activity &&
+           mean_range >= activity;
+}
+
+/* Judge the current window (a shot or 255 samples of one): each pixel by
+ * either reading of the file's comment. */
 static void judge(qc_pixels *px)
 {
     const qc_grid *g = px->g;
     int min_samples = 3;
     if (px->samples >= min_samples && px->win_end - px->win_start >= px->min_duration - 1e-9) {
         int need = (int)ceil(px->fraction * px->samples - 1e-9);
+        int tol = px->tolerance;
+        double act = px->activity;
         for (int y = 0; y < g->h; y++) {
-            const uint8_t *c = px->cnt + (size_t)y * g->w;
+            if (!px->dirty[y])
+                continue;
+            size_t o = (size_t)y * g->w;
+            const uint8_t *c = px->cnt + o, *c3 = px->cnt3 + o;
             for (int x = 0; x < g->w; x++) {
-                if (c[x] < need)
+                if (c3[x] < need)      /* apart from each neighbour is apart from three */
                     continue;
-                size_t i = (size_t)y * g->w + x;
-                if (px->vmax[i] - px->vmin[i] > px->tolerance || px->nmax[i] - px->nmin[i] < px->activity)
-                    continue;
-                remember(px, x, y, (px->vmin[i] + px->vmax[i]) / 2.0);
+                size_t i = o + x;
+                if (c[x] >= need && range_of(px->vmin[i], px->vmax[i]) <= tol &&
+                    range_of(px->nmin[i], px->nmax[i]) >= act)
+                    remember(px, x, y, (low_of(px->vmin[i]) + px->vmax[i]) / 2.0);
+                else if (steady_among_movers(range_of(px->vmin3[i], px->vmax3[i]), range_of(px->smin[i], px->smax[i]),
+                                             range_of(px->nmin3[i], px->nmax3[i]), tol, act))
+                    remember(px, x, y, (low_of(px->vmin3[i]) + px->vmax3[i]) / 2.0);
             }
         }
     }
@@ -155,24 +214,85 @@ static inline uint8_t sat_sub(uint8_t a, uint8_t b) { return (uint8_t)((a > b ? 
 static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
 static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
-/* One row of a sampled frame. Separate, with restrict parameters, so the
- * compiler knows the rows do not overlap and vectorises the loop. */
-static void sweep_row(const uint8_t *restrict row, const uint8_t *restrict up, const uint8_t *restrict dn,
-                      uint8_t *restrict cnt, uint8_t *restrict vmin, uint8_t *restrict vmax,
-                      uint8_t *restrict nmin, uint8_t *restrict nmax, int w, uint8_t th)
+#define RUN 64
+
+/* The tests of `n` <= RUN pixels of a row: `apart` 0xff where the pixel
+ * is `th` apart from each neighbour, `apart3` where from three of them
+ * (from the second most similar one), `mean` the neighbours' mean
+ * (rounded), `like` the most similar neighbour. Returns nonzero when any
+ * pixel stands apart from three (as each pixel apart from all four does). */
+static uint8_t run_tests(const uint8_t *restrict row, const uint8_t *restrict up, const uint8_t *restrict dn,
+                         int n, uint8_t th, uint8_t *restrict apart, uint8_t *restrict apart3,
+                         uint8_t *restrict mean, uint8_t *restrict like)
 {
-    for (int x = 1; x < w - 1; x++) {
+    uint8_t any = 0;
+    for (int x = 0; x < n; x++) {
         uint8_t c = row[x], l = row[x - 1], r = row[x + 1], u = up[x], d = dn[x];
-        uint8_t bright = min8(min8(sat_sub(c, l), sat_sub(c, r)), min8(sat_sub(c, u), sat_sub(c, d)));
-        uint8_t dark = min8(min8(sat_sub(l, c), sat_sub(r, c)), min8(sat_sub(u, c), sat_sub(d, c)));
-        uint8_t out = (uint8_t)(-(uint8_t)(max8(bright, dark) >= th));   /* 0xff or 0 */
-        uint8_t around = (uint8_t)(((unsigned)l + r + u + d + 2) >> 2);
-        cnt[x] = (uint8_t)(cnt[x] + (out & 1));
-        vmin[x] = min8(vmin[x], (uint8_t)(c | (uint8_t)~out));
-        vmax[x] = max8(vmax[x], (uint8_t)(c & out));
-        nmin[x] = min8(nmin[x], (uint8_t)(around | (uint8_t)~out));
-        nmax[x] = max8(nmax[x], (uint8_t)(around & out));
+        /* The four sorted enough: extremes and second extremes. */
+        uint8_t hl = max8(l, r), ll = min8(l, r), hv = max8(u, d), lv = min8(u, d);
+        uint8_t hi = max8(hl, hv), lo = min8(ll, lv);
+        uint8_t hi2 = max8(min8(hl, hv), max8(ll, lv)), lo2 = min8(max8(ll, lv), min8(hl, hv));
+        uint8_t bright = sat_sub(c, hi), dark = sat_sub(lo, c);
+        uint8_t bright3 = sat_sub(c, hi2), dark3 = sat_sub(lo2, c);
+        uint8_t a = (uint8_t)(-(uint8_t)(max8(bright, dark) >= th));   /* 0xff or 0 */
+        uint8_t a3 = (uint8_t)(-(uint8_t)(max8(bright3, dark3) >= th));
+        apart[x] = a;
+        apart3[x] = a3;
+        mean[x] = (uint8_t)(((unsigned)l + r + u + d + 2) >> 2);
+        like[x] = bright3 >= th ? hi : lo;
+        any |= a3;
     }
+    return any;
+}
+
+/* Fold one reading's tests into its state: for the pixels apart (`mask`
+ * 0xff) count the sample and widen the ranges of the value `c` and of the
+ * neighbours' mean `m` (lowest kept as 255 - value); the others' state is
+ * unchanged. */
+static void run_update(const uint8_t *restrict c, const uint8_t *restrict m, const uint8_t *restrict mask, int n,
+                       uint8_t *restrict cnt, uint8_t *restrict vmin, uint8_t *restrict vmax,
+                       uint8_t *restrict nmin, uint8_t *restrict nmax)
+{
+    for (int x = 0; x < n; x++) {
+        uint8_t k = mask[x];
+        cnt[x] = (uint8_t)(cnt[x] + (k & 1));
+        vmin[x] = max8(vmin[x], (uint8_t)(~c[x] & k));
+        vmax[x] = max8(vmax[x], (uint8_t)(c[x] & k));
+        nmin[x] = max8(nmin[x], (uint8_t)(~m[x] & k));
+        nmax[x] = max8(nmax[x], (uint8_t)(m[x] & k));
+    }
+}
+
+/* Widen the range of `s` (lowest kept as 255 - value) for the pixels
+ * apart (`mask` 0xff). */
+static void range_update(const uint8_t *restrict s, const uint8_t *restrict mask, int n, uint8_t *restrict smin,
+                         uint8_t *restrict smax)
+{
+    for (int x = 0; x < n; x++) {
+        smin[x] = max8(smin[x], (uint8_t)(~s[x] & mask[x]));
+        smax[x] = max8(smax[x], (uint8_t)(s[x] & mask[x]));
+    }
+}
+
+/* One row of a sampled frame (inner columns), `o` its offset in the state.
+ * Returns whether any state was written. */
+static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o)
+{
+    int wrote = 0;
+    uint8_t apart[RUN], apart3[RUN], mean[RUN], like[RUN];
+    uint8_t th = (uint8_t)px->contrast;
+    for (int x0 = 1; x0 < w - 1; x0 += RUN) {
+        int n = w - 1 - x0 < RUN ? w - 1 - x0 : RUN;
+        if (!run_tests(row + x0, up + x0, dn + x0, n, th, apart, apart3, mean, like))
+            continue;
+        size_t i = o + (size_t)x0;
+        run_update(row + x0, mean, apart, n, px->cnt + i, px->vmin + i, px->vmax + i, px->nmin + i, px->nmax + i);
+        run_update(row + x0, mean, apart3, n, px->cnt3 + i, px->vmin3 + i, px->vmax3 + i, px->nmin3 + i,
+                   px->nmax3 + i);
+        range_update(like, apart3, n, px->smin + i, px->smax + i);
+        wrote = 1;
+    }
+    return wrote;
 }
 
 /* One sampled frame: update counts and value ranges. */
@@ -181,9 +301,8 @@ static void sweep(qc_pixels *px, const qc_picture *p)
     int w = p->w, h = p->h, dv = p->interlaced ? 2 : 1;
     for (int y = dv; y < h - dv; y++) {
         const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
-        size_t o = (size_t)y * w;
-        sweep_row(row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], px->cnt + o,
-                  px->vmin + o, px->vmax + o, px->nmin + o, px->nmax + o, w, (uint8_t)px->contrast);
+        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w))
+            px->dirty[y] = 1;
     }
 }
 

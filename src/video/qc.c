@@ -31,10 +31,12 @@ void pk_qc_options_init(pk_qc_options *o)
 }
 
 /* ---- a bounded queue between two threads ---------------------------------
- * The consumer sleeps until half the queue is full (or it is closed), and
- * each side signals only when the other is asleep: on a small picture the
- * analysis of a frame takes less than a thread wake-up, so waking once per
- * frame would cost more than the work. */
+ * A sleeping consumer is woken when `wake_at` items wait (or the queue is
+ * closed), and each side signals only when the other is asleep: on a small
+ * picture the analysis of a frame takes less than a thread wake-up, so the
+ * video analyser waits for half a queue; on a large one (from 640x360) a
+ * frame is worth the wake-up, and a core left idle while a frame waits is
+ * time lost. */
 
 typedef struct queue {
     pthread_mutex_t lock;
@@ -46,14 +48,14 @@ typedef struct queue {
     int consumer_waits, producer_waits;
 } queue;
 
-static int queue_init(queue *q, int cap)
+static int queue_init(queue *q, int cap, int wake_at)
 {
     memset(q, 0, sizeof *q);
     q->items = calloc((size_t)cap, sizeof *q->items);
     if (!q->items)
         return -1;
     q->cap = cap;
-    q->wake_at = cap / 2 > 0 ? cap / 2 : 1;
+    q->wake_at = wake_at > 0 && wake_at <= cap ? wake_at : 1;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->changed, NULL);
     return 0;
@@ -67,6 +69,12 @@ static void queue_destroy(queue *q)
     pthread_cond_destroy(&q->changed);
     free(q->items);
     q->items = NULL;
+}
+
+/* Frames the video analyser waits for before it is woken (see above). */
+static int video_wake_at(const pk_video_info *v)
+{
+    return (int64_t)v->width * v->height >= 640 * 360 ? 1 : VIDEO_QUEUE / 2;
 }
 
 /* Blocks while the queue is full. */
@@ -676,7 +684,7 @@ pk_status pk_qc_file(pk_ctx *ctx, const char *path, const pk_qc_profile *profile
             .max_thumbnails = opts.max_thumbnails,
             .timeline_points = opts.timeline_points,
         };
-        if (!(ps.video = qc_video_new(&vs)) || !(ps.conv = qc_converter_new()) || queue_init(&ps.vq, VIDEO_QUEUE) < 0) {
+        if (!(ps.video = qc_video_new(&vs)) || !(ps.conv = qc_converter_new()) || queue_init(&ps.vq, VIDEO_QUEUE, video_wake_at(ps.vinfo)) < 0) {
             st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
             goto done;
         }
@@ -685,7 +693,7 @@ pk_status pk_qc_file(pk_ctx *ctx, const char *path, const pk_qc_profile *profile
         qc_audio_setup as = {.ctx = ctx, .profile = profile, .info = ps.ainfo, .timeline_points = opts.timeline_points};
         if ((st = qc_audio_new(&as, &ps.audio)) != PK_OK)
             goto done;
-        if (queue_init(&ps.aq, AUDIO_QUEUE) < 0) {
+        if (queue_init(&ps.aq, AUDIO_QUEUE, AUDIO_QUEUE / 2) < 0) {
             st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
             goto done;
         }

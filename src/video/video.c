@@ -301,16 +301,25 @@ static int flat_picture(const qc_video *v)
 static void freeze_frame(qc_video *v, qc_picture *pic)
 {
     const pk_qc_profile *p = v->p;
-    int identical = v->prev && qc_picture_identical(v->prev, pic);
-    int frozen = identical;
     int black = v->s.black_fraction >= p->black_picture_ratio || flat_picture(v);
+    uint64_t samples = qc_picture_samples(pic);
+    double noise = pow(10, p->freeze_noise_db / 20);
+    uint64_t budget = (uint64_t)floor(noise * 256.0 * (double)samples);
     uint64_t sad = 0;
-    if (!frozen && v->ref) {
-        uint64_t samples = qc_picture_samples(pic);
-        double noise = pow(10, p->freeze_noise_db / 20);
-        uint64_t budget = (uint64_t)floor(noise * 256.0 * (double)samples);
+    int identical, frozen;
+    if (v->ref && v->ref == v->prev && v->ref->cw == pic->cw && v->ref->ch == pic->ch) {
+        /* Outside a still run the reference is the previous frame: one
+         * comparison answers both questions (no difference = identical). */
         sad = qc_picture_sad(v->ref, pic, budget);
+        identical = sad == 0;
         frozen = sad <= budget;
+    } else {
+        identical = v->prev && qc_picture_identical(v->prev, pic);
+        frozen = identical;
+        if (!frozen && v->ref) {
+            sad = qc_picture_sad(v->ref, pic, budget);
+            frozen = sad <= budget;
+        }
     }
     segment *f = &v->freeze;
     if (!frozen) {

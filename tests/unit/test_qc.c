@@ -380,6 +380,105 @@ static void test_cuts(void **state)
 
 /* ---- stuck pixels ------------------------------------------------------------------------ */
 
+/* Moving texture: a ramp that slides, values 40..139, at frame k. */
+static void paint_ramp(synth *s, int k)
+{
+    for (int y = 0; y < s->p.h; y++)
+        for (int x = 0; x < s->p.w; x++)
+            s->y[y * s->p.w + x] = (uint8_t)(40 + ((x + y + 3 * k) % 100));
+}
+
+typedef void (*paint_fn)(synth *s, int k);
+
+/* Feed 100 frames painted by `paint` (one shot at 25 fps) to a fresh
+ * detector; returns the events found (the caller frees them). */
+static qc_events pixels_run(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint)
+{
+    qc_pixels *px = qc_pixels_new(g, p, 25);
+    assert_non_null(px);
+    float *bm = calloc((size_t)g->n, sizeof *bm);
+    qc_stats st = {.y = bm, .u = bm, .v = bm};
+    for (int k = 0; k < 100; k++) {
+        paint(s, k);
+        s->p.number = k;
+        s->p.time = k / 25.0;
+        qc_pixels_frame(px, &s->p, &st, 0);
+    }
+    qc_events ev = {0};
+    qc_pixels_finish(px, &ev);
+    qc_pixels_free(px);
+    free(bm);
+    return ev;
+}
+
+/* How many defective pixels `paint`'s frames show. */
+static size_t pixels_found(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint)
+{
+    qc_events ev = pixels_run(g, p, s, paint);
+    size_t n = ev.n;
+    qc_events_free(&ev);
+    return n;
+}
+
+/* `paint`'s frames show one hot pixel, at (x, y), of luma 235. */
+static void assert_hot_pixel(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint, int x, int y)
+{
+    qc_events ev = pixels_run(g, p, s, paint);
+    assert_int_equal(ev.n, 1);
+    assert_string_equal(ev.v[0].type, "hot_pixel");
+    assert_int_equal(json_integer_value(json_object_get(ev.v[0].values, "x")), x);
+    assert_int_equal(json_integer_value(json_object_get(ev.v[0].values, "y")), y);
+    assert_near(json_real_value(json_object_get(ev.v[0].values, "value")), 235, 1e-9);
+    qc_events_free(&ev);
+}
+
+/* A stuck white pixel on the moving ramp. */
+static void paint_stuck(synth *s, int k)
+{
+    paint_ramp(s, k);
+    s->y[50 * 160 + 70] = 235;
+}
+
+/* The same picture standing still: a bright dot on a still picture is
+ * detail, not a defect. */
+static void paint_still(synth *s, int k)
+{
+    (void)k;
+    paint_stuck(s, 99);
+}
+
+/* A stuck white pixel whose lower neighbour is near white most of the
+ * time (170..219, within `contrast` of 235 in 60 % of the sampled frames):
+ * it does not stand apart from each neighbour often enough, but it stands
+ * apart from the other three and holds still while that neighbour, its
+ * most similar, moves. */
+static void paint_pale_neighbour(synth *s, int k)
+{
+    paint_ramp(s, k);
+    s->y[50 * 160 + 70] = 235;
+    s->y[51 * 160 + 70] = (uint8_t)(170 + k % 50);
+}
+
+/* A clipped highlight (all 235) whose pixels around (70, 50) dip in turn:
+ * the centre holds still among moving neighbours, but their mean stays
+ * as bright as it. */
+static void paint_clipped_highlight(synth *s, int k)
+{
+    memset(s->y, 235, (size_t)s->p.w * s->p.h);
+    static const int dx[4] = {-1, 1, 0, 0}, dy[4] = {0, 0, -1, 1};
+    s->y[(50 + dy[k % 4]) * 160 + 70 + dx[k % 4]] = 150;
+}
+
+/* A still white logo (a 10x10 square) over the moving ramp: its corners
+ * and edges stand apart from their neighbours' mean and hold still, but
+ * their most similar neighbour is a still pixel of the logo. */
+static void paint_logo(synth *s, int k)
+{
+    paint_ramp(s, k);
+    for (int y = 30; y < 40; y++)
+        memset(s->y + y * 160 + 100, 235, 10);
+}
+
 static void test_stuck_pixel(void **state)
 {
     (void)state;
@@ -387,42 +486,18 @@ static void test_stuck_pixel(void **state)
     assert_int_equal(qc_grid_init(&g, 160, 120), 0);
     pk_qc_profile *p;
     assert_int_equal(pk_qc_profile_load(ctx, "ebu-r128", &p), PK_OK);
-    qc_pixels *px = qc_pixels_new(&g, p, 25);
     synth s;
     synth_init(&s, 160, 120, 60, 128, 128);
-    float *bm = calloc((size_t)g.n, sizeof *bm);
-    qc_stats st = {.y = bm, .u = bm, .v = bm};
-    for (int k = 0; k < 100; k++) {
-        /* Moving texture: a ramp that slides, values 40..140. */
-        for (int y = 0; y < 120; y++)
-            for (int x = 0; x < 160; x++)
-                s.y[y * 160 + x] = (uint8_t)(40 + ((x + y + 3 * k) % 100));
-        s.y[50 * 160 + 70] = 235;          /* stuck white */
-        s.p.number = k;
-        s.p.time = k / 25.0;
-        qc_pixels_frame(px, &s.p, &st, 0);
-    }
-    qc_events ev = {0};
-    qc_pixels_finish(px, &ev);
-    assert_int_equal(ev.n, 1);
-    assert_string_equal(ev.v[0].type, "hot_pixel");
-    assert_int_equal(json_integer_value(json_object_get(ev.v[0].values, "x")), 70);
-    assert_int_equal(json_integer_value(json_object_get(ev.v[0].values, "y")), 50);
-    qc_events_free(&ev);
-    /* The same picture standing still: a bright dot on a still picture is
-     * detail, not a defect. */
-    qc_pixels_free(px);
-    px = qc_pixels_new(&g, p, 25);
-    for (int k = 0; k < 100; k++) {
-        s.p.number = k;
-        s.p.time = k / 25.0;
-        qc_pixels_frame(px, &s.p, &st, 0);
-    }
-    qc_pixels_finish(px, &ev);
-    assert_int_equal(ev.n, 0);
-    qc_events_free(&ev);
-    qc_pixels_free(px);
-    free(bm);
+    assert_hot_pixel(&g, p, &s, paint_stuck, 70, 50);
+    assert_int_equal(pixels_found(&g, p, &s, paint_still), 0);
+    /* The second reading: steady among movers. */
+    assert_hot_pixel(&g, p, &s, paint_pale_neighbour, 70, 50);
+    assert_int_equal(pixels_found(&g, p, &s, paint_clipped_highlight), 0);
+    assert_int_equal(pixels_found(&g, p, &s, paint_logo), 0);
+    /* The pixel is at most 195 levels from any neighbour: with a
+     * contrast of 200 asked, nothing. */
+    p->px_contrast = 200;
+    assert_int_equal(pixels_found(&g, p, &s, paint_pale_neighbour), 0);
     synth_free(&s);
     pk_qc_profile_free(p);
     qc_grid_free(&g);
