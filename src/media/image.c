@@ -68,7 +68,7 @@ static int photo_loader(const char *loader)
 /* Does this file loader claim `path`? As libvips decides for
  * vips_foreign_find_load (is_a, else the suffix), skipping ImageMagick's
  * catch-all: photo_loader refuses it anyway, and asked about a file no other
- * loader claims (an audio file, a video), ImageMagick loads all its ~190
+ * loader claims (an audio file, a video), ImageMagick loads all its ~120
  * format modules first, the largest part of probing such a file. */
 static void *claims(VipsForeignLoadClass *load, const char *path, void *unused)
 {
