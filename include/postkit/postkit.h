@@ -107,9 +107,11 @@ void pk_progress_end(pk_ctx *ctx);
  * outputs being written are abandoned. */
 void pk_emergency_cleanup(void);
 
-/* Initialise and shut down the libraries postkit stands on (libvips, FFmpeg
- * logging). Call pk_init() once before any other function and pk_shutdown()
- * once at the end; `argv0` may be NULL. */
+/* Initialise and shut down the libraries postkit stands on (FFmpeg logging
+ * here; libvips, Exempi and ONNX Runtime start when first needed, so a
+ * command that uses none of them does not pay their start-up). Call
+ * pk_init() once before any other function and pk_shutdown() once at the
+ * end; `argv0` may be NULL (it is no longer used). */
 pk_status pk_init(const char *argv0);
 void pk_shutdown(void);
 

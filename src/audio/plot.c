@@ -5,6 +5,7 @@
  * rasterised by libvips (librsvg) from the same SVG.
  */
 #include "audio/internal.h"
+#include "media/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -140,6 +141,10 @@ static pk_status save(pk_run *run, const char *path, const char *svg, size_t len
         return pk_output_commit(run, out);
     }
     VipsImage *img = NULL;
+    if ((st = pk_image_libs_start(ctx, path)) != PK_OK) {
+        pk_output_abort(run, out);
+        return st;
+    }
     if (vips_svgload_buffer((void *)svg, len, &img, "dpi", 96.0, NULL) != 0 ||
         vips_pngsave(img, pk_output_tmp_path(out), NULL) != 0) {
         const char *why = vips_error_buffer();

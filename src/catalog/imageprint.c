@@ -125,6 +125,9 @@ static pk_status raw_thumbnail(pk_ctx *ctx, const char *path, VipsImage **out)
 /* An 8-bit sRGB thumbnail of `path`, upright, longest side <= THUMB. */
 static pk_status load_thumbnail(pk_ctx *ctx, const char *path, VipsImage **out)
 {
+    pk_status started = pk_image_libs_start(ctx, path);
+    if (started != PK_OK)
+        return started;
     if (pk_is_camera_raw(path))
         return raw_thumbnail(ctx, path, out);
     VipsImage *t = NULL;

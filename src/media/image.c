@@ -65,12 +65,40 @@ static int photo_loader(const char *loader)
     return 0;
 }
 
+/* Does this file loader claim `path`? As libvips decides for
+ * vips_foreign_find_load (is_a, else the suffix), skipping ImageMagick's
+ * catch-all: photo_loader refuses it anyway, and asked about a file no other
+ * loader claims (an audio file, a video), ImageMagick loads all its ~120
+ * format modules first, the largest part of probing such a file. */
+static void *claims(VipsForeignLoadClass *load, const char *path, void *unused)
+{
+    (void)unused;
+    const char *nick = VIPS_OBJECT_CLASS(load)->nickname;
+    if (!vips_ispostfix(nick, "load") || strstr(nick, "magick") ||
+        (VIPS_OPERATION_CLASS(load)->flags & VIPS_OPERATION_BLOCKED))
+        return NULL;
+    int yes = load->is_a ? load->is_a(path)
+                         : vips_filename_suffix_match(path, VIPS_FOREIGN_CLASS(load)->suffs);
+    return yes ? load : NULL;
+}
+
+/* The class name of the first loader (by libvips' priority) that claims
+ * `path`, or NULL; ImageMagick's excepted. */
+static const char *find_loader(const char *path)
+{
+    VipsForeignLoadClass *load =
+        vips_foreign_map("VipsForeignLoad", (VipsSListMap2Fn)claims, (void *)path, NULL);
+    vips_error_clear();
+    return load ? G_OBJECT_CLASS_NAME(load) : NULL;
+}
+
 int pk_is_image(const char *path)
 {
     if (pk_is_camera_raw(path))
         return 1;
-    const char *loader = vips_foreign_find_load(path);
-    vips_error_clear();
+    if (pk_image_libs_start(NULL, path) != PK_OK)
+        return 0;
+    const char *loader = find_loader(path);
     return loader && photo_loader(loader);
 }
 
@@ -133,8 +161,10 @@ static const char *av_kind(const char *path)
 
 pk_status pk_image_loader(pk_ctx *ctx, const char *path, const char **loader)
 {
-    const char *l = vips_foreign_find_load(path);
-    vips_error_clear();
+    pk_status started = pk_image_libs_start(ctx, path);
+    if (started != PK_OK)
+        return started;
+    const char *l = find_loader(path);
     if (l && photo_loader(l)) {
         *loader = l;
         return PK_OK;

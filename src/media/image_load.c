@@ -272,6 +272,8 @@ pk_status pk_image_load(pk_ctx *ctx, const char *path, const pk_image_options *o
     pk_status s = pk_raw_check_options(ctx, &o->raw);
     if (s == PK_OK)
         s = pk_check_input_file(ctx, path, NULL);
+    if (s == PK_OK)
+        s = pk_image_libs_start(ctx, path);
     if (s != PK_OK)
         return s;
     const char *loader = NULL;
@@ -321,6 +323,8 @@ pk_status pk_image_thumbnail(pk_ctx *ctx, const char *path, int size, VipsImage 
     if (size < 1)
         return pk_fail(ctx, PK_ERR_USAGE, path, "thumbnail size must be at least 1 pixel");
     pk_status s = pk_check_input_file(ctx, path, NULL);
+    if (s == PK_OK)
+        s = pk_image_libs_start(ctx, path);
     if (s != PK_OK)
         return s;
     pk_image_options o = {.max_size = size, .colour = PK_COLOUR_SRGB8, .rgb = 1};

@@ -384,6 +384,9 @@ static pk_status probe_raw(pk_ctx *ctx, const char *path, json_t *rec, int verif
 
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify)
 {
+    pk_status started = pk_image_libs_start(ctx, path);
+    if (started != PK_OK)
+        return started;
     if (pk_has_raw_extension(path))
         return probe_raw(ctx, path, rec, verify);
     const char *loader = vips_foreign_find_load(path);

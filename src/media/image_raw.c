@@ -107,6 +107,8 @@ pk_status pk_raw_develop(pk_ctx *ctx, const char *path, const pk_raw_options *ro
                          int max_size, int keep_orientation, VipsImage **out)
 {
     pk_status s = pk_raw_check_options(ctx, ro);
+    if (s == PK_OK)
+        s = pk_image_libs_start(ctx, path);
     if (s != PK_OK)
         return s;
     raw_state st;
@@ -206,7 +208,9 @@ pk_status pk_raw_preview(pk_ctx *ctx, const char *path, int size, VipsImage **ou
     *out = NULL;
     raw_state st;
     libraw_data_t *lr;
-    pk_status s = pk_raw_open(ctx, path, &st, &lr);
+    pk_status s = pk_image_libs_start(ctx, path);
+    if (s == PK_OK)
+        s = pk_raw_open(ctx, path, &st, &lr);
     if (s != PK_OK)
         return s;
     int flip = lr->sizes.flip;

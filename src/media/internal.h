@@ -125,8 +125,17 @@ pk_status pk_vips_fail(pk_ctx *ctx, pk_status status, const char *path, const ch
 /* LibRaw's flip code as an EXIF orientation (1..8). */
 int pk_raw_flip_to_orientation(int flip);
 /* Route libvips warnings away from stderr (shown with POSTKIT_DEBUG). Once,
- * from pk_init. */
+ * when libvips starts (image_libs.c). */
 void pk_vips_install_log(void);
+
+/* image_libs.c */
+/* Start libvips and Exempi, once per process (thread-safe, cheap after the
+ * first call). Call before handing libvips a file, buffer or memory; not
+ * needed with a VipsImage in hand. PK_ERR_INTERNAL (naming `path` in ctx
+ * when ctx is not NULL) when they cannot start. */
+pk_status pk_image_libs_start(pk_ctx *ctx, const char *path);
+/* Stop them if they were started (pk_shutdown). */
+void pk_image_libs_stop(void);
 
 /* Copy the metadata a picture carries (EXIF and its exif-* fields, XMP,
  * IPTC, ICC, orientation) from `from` to `to`, a new image of ours. */

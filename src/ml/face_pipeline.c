@@ -14,6 +14,7 @@
  * Laplacian variance of that crop, so it measures the detail a face has at
  * one scale whatever its size in the picture.
  */
+#include "media/internal.h"
 #include "ml/face.h"
 
 #include <math.h>
@@ -325,6 +326,9 @@ pk_status pk_face_find_rgb(pk_ctx *ctx, pk_face_finder *f, const uint8_t *rgb, i
     if (width < 1 || height < 1 || stride < (size_t)width * 3)
         return pk_fail(ctx, PK_ERR_USAGE, NULL, "invalid picture geometry %dx%d, stride %zu", width, height,
                        stride);
+    pk_status started = pk_image_libs_start(ctx, NULL);
+    if (started != PK_OK)
+        return started;
     /* libvips wants packed rows: copy when the stride has padding. */
     VipsImage *im;
     if (stride == (size_t)width * 3) {

@@ -100,6 +100,14 @@ void pk_remove_tree(const char *dir);
 char *pk_tool_path(const char *name);
 char *pk_tfjs_dir(void);
 
+/* ---- the ONNX Runtime library (ort_library.c) ---- */
+
+/* OrtGetApiBase() of the ONNX Runtime library, loaded on the first call
+ * (once per process; thread-safe). PK_ERR_INTERNAL, with one line naming
+ * the library file and the cause, when it is missing or unloadable. */
+struct OrtApiBase;
+pk_status pk_ort_api_base(pk_ctx *ctx, const struct OrtApiBase **out);
+
 /* ---- helpers shared with tests ---- */
 
 /* The deterministic reference input: element i of a tensor is

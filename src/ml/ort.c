@@ -167,8 +167,11 @@ static pk_status describe_all(pk_ctx *ctx, pk_model *m)
 
 static pk_status create_session(pk_ctx *ctx, pk_model *m, const void *bytes, size_t len)
 {
-    const OrtApiBase *base = OrtGetApiBase();
-    m->api = base ? base->GetApi(ORT_API_VERSION) : NULL;
+    const OrtApiBase *base;
+    pk_status loaded = pk_ort_api_base(ctx, &base);
+    if (loaded != PK_OK)
+        return loaded;
+    m->api = base->GetApi(ORT_API_VERSION);
     if (!m->api)
         return pk_fail(ctx, PK_ERR_INTERNAL, m->path,
                        "the ONNX Runtime library does not provide API version %d (built against "

@@ -64,7 +64,7 @@ static pk_status vips_failed(pk_ctx *ctx, const char *path, const char *what)
  * VIPS_FORMAT_NOTSET for camera RAW files and unreadable headers. */
 static VipsBandFormat file_band_format(const char *path)
 {
-    if (pk_is_camera_raw(path))
+    if (pk_is_camera_raw(path) || pk_image_libs_start(NULL, path) != PK_OK)
         return VIPS_FORMAT_NOTSET;
     VipsImage *h = vips_image_new_from_file(path, NULL);
     if (!h) {

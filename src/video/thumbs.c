@@ -5,6 +5,7 @@
  * and no RGB conversion of the frame. Encoded as JPEG by libvips and
  * embedded as a data URI, so the report needs no other file.
  */
+#include "media/internal.h"
 #include "video/internal.h"
 
 #include <math.h>
@@ -66,6 +67,8 @@ void qc_thumb_rgb(const qc_grid *g, const qc_stats *s, int full_range, int matri
 
 char *qc_thumb_encode(const uint8_t *rgb, int w, int h)
 {
+    if (pk_image_libs_start(NULL, NULL) != PK_OK)
+        return NULL;
     VipsImage *img = vips_image_new_from_memory(rgb, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
     if (!img)
         return NULL;

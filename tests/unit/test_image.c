@@ -927,7 +927,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/pk-test-image-XXXXXX");
-    if (!mkdtemp(f->dir) || pk_ctx_new(&f->ctx) != PK_OK || pk_init("test_image") != PK_OK)
+    if (!mkdtemp(f->dir) || pk_ctx_new(&f->ctx) != PK_OK || pk_init("test_image") != PK_OK ||
+        pk_image_libs_start(f->ctx, NULL) != PK_OK)
         return -1;
     *state = f;
     return 0;

@@ -29,6 +29,7 @@
 
 #include <cmocka.h>
 
+#include "media/internal.h"
 #include "photo/internal.h"
 
 /* Photos are reduced to this size first: the figures do not depend on it
@@ -528,7 +529,8 @@ static void test_msec_auto(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return pk_init("test_photo_corpus") == PK_OK ? 0 : -1;
+    /* The tests build pictures with libvips itself: start it now. */
+    return pk_init("test_photo_corpus") == PK_OK && pk_image_libs_start(NULL, NULL) == PK_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "media/internal.h"
 #include "photo/internal.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -202,7 +203,8 @@ static void test_refuses_bad_bands(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return pk_init("test_photo_kernel") == PK_OK ? 0 : -1;
+    /* The tests build pictures with libvips itself: start it now. */
+    return pk_init("test_photo_kernel") == PK_OK && pk_image_libs_start(NULL, NULL) == PK_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
