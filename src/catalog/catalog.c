@@ -45,27 +45,6 @@ pk_status pk_catalog_cache_dir(pk_ctx *ctx, char **out)
     return xdg_path(ctx, "XDG_CACHE_HOME", ".cache", "postkit", out);
 }
 
-int pk_mkdirs_for(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf)
-        return 0;
-    *slash = '\0';
-    struct stat st;
-    if (stat(buf, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 int pk_catalog_schema_version(void)
 {

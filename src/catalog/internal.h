@@ -31,9 +31,6 @@ pk_status pk_schema_upgrade(pk_db *s, int target, int *from);
 /* catalog.c */
 /* Open the catalogue named by the op's --catalog (or the environment). */
 pk_status pk_catalog_open_for_run(pk_run *run, int create, pk_catalog **out);
-/* Create the folders leading to `path` (mkdir -p of its parent). 0 or -1
- * with errno. */
-int pk_mkdirs_for(const char *path);
 /* The parameter every catalogue operation takes. */
 #define PK_CATALOG_PARAM                                                                    \
     {.name = "catalog", .type = PK_PARAM_STRING, .metavar = "PATH",                         \

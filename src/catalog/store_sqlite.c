@@ -33,32 +33,6 @@ pk_status pk_sqlite_fail(pk_db *s, const char *what)
     return pk_fail(s->ctx, st, s->path, "catalogue: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* mkdir -p of the folder holding `path`. */
-static int make_parent_dirs(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) {
-        free(dir);
-        return 0;
-    }
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-            free(dir);
-            return -1;
-        }
-        *p = '/';
-    }
-    int rc = mkdir(dir, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    free(dir);
-    return rc;
-}
 
 pk_status pk_db_open(pk_ctx *ctx, const char *path, unsigned flags, pk_db **out)
 {
@@ -68,7 +42,7 @@ pk_status pk_db_open(pk_ctx *ctx, const char *path, unsigned flags, pk_db **out)
         return pk_fail(ctx, PK_ERR_INPUT, path, "catalogue path is a directory");
     if (!exists && !(flags & PK_DB_CREATE))
         return pk_fail(ctx, PK_ERR_INPUT, path, "no catalogue here (run `postkit index DIR` first)");
-    if (!exists && make_parent_dirs(path) != 0)
+    if (!exists && pk_mkdirs_for(path) != 0)
         return pk_fail(ctx, PK_ERR_OUTPUT, path, "cannot create the catalogue's folder: %s",
                        strerror(errno));
     pk_db *s = calloc(1, sizeof *s);

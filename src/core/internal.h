@@ -100,6 +100,13 @@ void pk_safe_abort(pk_safe_file *f);
 /* Write a whole buffer to `path` safely (temp + rename). */
 pk_status pk_safe_write_all(pk_ctx *ctx, const char *path, const void *data, size_t len, bool force);
 
+/* util.c: mkdir -p. pk_mkdirs makes `dir` and the folders leading to it,
+ * PK_ERR_OUTPUT naming the folder that could not be made; pk_mkdirs_for
+ * makes the folders leading to the file `path` (its parent), 0 or -1 with
+ * errno (ENOTDIR when the parent exists and is not a folder). */
+pk_status pk_mkdirs(pk_ctx *ctx, const char *dir);
+int pk_mkdirs_for(const char *path);
+
 /* pool.c: run work(i) for i in [0, n) on the context's threads; emit(i, result)
  * is called on the calling thread in index order as results become ready.
  * At most `window` results are held at once, so memory stays bounded. Work

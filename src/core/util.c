@@ -3,9 +3,11 @@
  */
 #include "core/internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void pk_iso8601_now(char buf[32])
@@ -107,4 +109,61 @@ void *pk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
     if (g)
         *cap = grown;
     return g;
+}
+
+/* mkdir -p of `dir` itself: each missing folder on the way is made (0755
+ * before the umask); a folder that appears meanwhile is fine. 0, or -1
+ * with errno (*failed_at, when given, names the folder that failed: a new
+ * allocation the caller frees). */
+static int make_dirs(const char *dir, char **failed_at)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return -1;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            if (failed_at)
+                *failed_at = p;
+            else
+                free(p);
+            return -1;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    return 0;
+}
+
+pk_status pk_mkdirs(pk_ctx *ctx, const char *dir)
+{
+    char *failed = NULL;
+    if (make_dirs(dir, &failed) == 0)
+        return PK_OK;
+    if (!failed)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_status st = pk_fail(ctx, PK_ERR_OUTPUT, failed, "cannot create the folder: %s", strerror(errno));
+    free(failed);
+    return st;
+}
+
+int pk_mkdirs_for(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return -1;
+    struct stat st;
+    int rc = stat(dir, &st) == 0 ? (S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1)) : make_dirs(dir, NULL);
+    int saved = errno;
+    free(dir);
+    errno = saved;
+    return rc;
 }

@@ -118,7 +118,5 @@ void pk_ml_pattern(float *data, size_t count);
 /* max_i |got_i - want_i| / max_i |want_i| (0 when both are all zero). */
 double pk_ml_relative_error(const float *got, const float *want, size_t count);
 
-/* mkdir -p; PK_ERR_OUTPUT naming the folder on failure. */
-pk_status pk_mkdirs(pk_ctx *ctx, const char *dir);
 
 #endif

@@ -279,26 +279,3 @@ pk_status pk_run_open_model(pk_run *run, const char *id, pk_model **out)
     return st;
 }
 
-pk_status pk_mkdirs(pk_ctx *ctx, const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            int e = errno;
-            pk_status st = pk_fail(ctx, PK_ERR_OUTPUT, p, "cannot create folder: %s", strerror(e));
-            free(p);
-            return st;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    free(p);
-    return PK_OK;
-}

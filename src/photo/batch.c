@@ -413,6 +413,7 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
     VipsImage *full = NULL, *rgb = NULL, *alpha = NULL, *fixed = NULL, *final = NULL;
     void *icc = NULL;
     size_t icc_len = 0;
+    float *curves = NULL; /* the input profile's, when folded into the kernel */
     const char *profile_note = NULL;
     pk_status s;
 
@@ -469,7 +470,6 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
      * RGB...) is read as stored: the kernel applies the profile's curves
      * and matrix with the correction, instead of a separate ICC pass (8 %
      * of a 24 MP match). Anything else is converted by the loader. */
-    float *curves = NULL;
     if (lo.colour == PK_COLOUR_SRGB8 && !sm.grey) {
         pk_image_options keep = lo;
         keep.colour = PK_COLOUR_KEEP;
@@ -496,9 +496,7 @@ static void correct_one(job *j, pk_ctx *ctx, size_t i, result *r)
         goto done;
     }
     VipsBandFormat kfmt = to_profile ? VIPS_FORMAT_FLOAT : jpeg ? VIPS_FORMAT_UCHAR : VIPS_FORMAT_USHORT;
-    s = pk_photo_apply_vips(ctx, rgb, &k, curves, kfmt, &fixed);
-    g_free(curves);
-    if (s != PK_OK)
+    if ((s = pk_photo_apply_vips(ctx, rgb, &k, curves, kfmt, &fixed)) != PK_OK)
         goto done;
     if (curves && srgb_profile(fixed)) {
         s = vips_failed(ctx, path, "cannot attach the sRGB profile");
@@ -567,6 +565,7 @@ done:
         r->record = NULL;
     }
     g_free(icc);
+    g_free(curves);
     samples_free(&sm);
     if (full)
         g_object_unref(full);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "core/internal.h"
+#include <postkit/media.h>
 #include <postkit/speech.h>
 
 /* ---- words and transcripts (transcript.c) ------------------------------ */
@@ -144,6 +145,10 @@ typedef struct pk_transcribe_options {
     double max_segment;       /* split longer speech; 0: the engine's limit or 30 s */
     int threads;              /* decoders in parallel; 0: the context's */
 } pk_transcribe_options;
+
+/* Open the audio of `path` as the VAD and the recognisers take it: 16 kHz
+ * mono (resampled and downmixed by the source). Errors as pk_source_open. */
+pk_status pk_speech_source_open(pk_ctx *ctx, const char *path, pk_source **out);
 
 /* Decode `path`, find speech and recognise each segment with `engine`,
  * segments in parallel (one decoder per thread) when the engine allows.

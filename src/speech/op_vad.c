@@ -42,13 +42,8 @@ pk_status pk_speech_vad_file(pk_run *run, const char *path, pk_model *model, con
                           json_t **segments_out, double *duration, double *speech)
 {
     pk_ctx *ctx = pk_run_ctx(run);
-    pk_source_options so;
-    pk_source_options_init(&so);
-    so.streams = PK_STREAM_AUDIO;
-    so.audio_rate = PK_VAD_RATE;
-    so.audio_channels = 1;
     pk_source *src;
-    pk_status st = pk_source_open(ctx, path, &so, &src);
+    pk_status st = pk_speech_source_open(ctx, path, &src);
     if (st != PK_OK)
         return st;
     pk_vad *vad;

@@ -261,16 +261,21 @@ static pk_status produce(pipeline *p, pk_source *src, pk_vad *vad, double *t0)
     return st;
 }
 
-pk_status pk_transcribe_media(pk_ctx *ctx, const char *path, pk_model *vad_model, pk_asr_engine *engine,
-                              const pk_transcribe_options *opts, pk_transcript *t)
+pk_status pk_speech_source_open(pk_ctx *ctx, const char *path, pk_source **out)
 {
     pk_source_options so;
     pk_source_options_init(&so);
     so.streams = PK_STREAM_AUDIO;
     so.audio_rate = PK_VAD_RATE;
     so.audio_channels = 1;
+    return pk_source_open(ctx, path, &so, out);
+}
+
+pk_status pk_transcribe_media(pk_ctx *ctx, const char *path, pk_model *vad_model, pk_asr_engine *engine,
+                              const pk_transcribe_options *opts, pk_transcript *t)
+{
     pk_source *src;
-    pk_status st = pk_source_open(ctx, path, &so, &src);
+    pk_status st = pk_speech_source_open(ctx, path, &src);
     if (st != PK_OK)
         return st;
     pk_vad_options vo = opts->vad;

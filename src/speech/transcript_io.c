@@ -219,28 +219,6 @@ static char *store_dir(void)
     return dir;
 }
 
-static pk_status mkdirs(pk_ctx *ctx, const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            pk_status st = pk_fail(ctx, PK_ERR_OUTPUT, p, "cannot create the folder: %s", strerror(errno));
-            free(p);
-            return st;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    free(p);
-    return PK_OK;
-}
 
 pk_status pk_transcript_store_put(pk_ctx *ctx, const pk_transcript *t)
 {
@@ -249,7 +227,7 @@ pk_status pk_transcript_store_put(pk_ctx *ctx, const pk_transcript *t)
     char *dir = store_dir();
     if (!dir)
         return PK_OK; /* nowhere to keep it: cut then needs the JSON */
-    pk_status st = mkdirs(ctx, dir);
+    pk_status st = pk_mkdirs(ctx, dir);
     char *path = NULL;
     if (st == PK_OK && asprintf(&path, "%s/%s.json", dir, t->source_sha256) < 0)
         st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");

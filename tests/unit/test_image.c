@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lcms2.h>
 
 #include "media/internal.h"
 
@@ -356,6 +357,48 @@ static void test_profile_to_linear(void **state)
     assert_int_equal(pk_image_load(f->ctx, f->path, NULL, &c4), PK_OK);
     assert_int_equal(pk_image_profile_to_linear(c4, curves, m), 0);
     g_object_unref(c4);
+    g_object_unref(ref);
+}
+
+/* A JPEG tagged with an sRGB profile (lcms2's own, not the one libvips
+ * converts to) is already sRGB: PK_COLOUR_SRGB8 delivers its own pixels
+ * with its own profile attached, no conversion. */
+static void test_srgb_tagged_unchanged(void **state)
+{
+    fixture *f = *state;
+    VipsImage *ref = patch_image(), *tagged;
+    cmsHPROFILE p = cmsCreate_sRGBProfile();
+    cmsUInt32Number len = 0;
+    assert_true(cmsSaveProfileToMem(p, NULL, &len));
+    void *icc = malloc(len);
+    assert_true(cmsSaveProfileToMem(p, icc, &len));
+    cmsCloseProfile(p);
+    assert_int_equal(vips_copy(ref, &tagged, NULL), 0);
+    vips_image_set_blob_copy(tagged, VIPS_META_ICC_NAME, icc, len);
+    char path[256];
+    snprintf(path, sizeof path, "%s", in_dir(f, "srgb-tagged.jpg"));
+    assert_int_equal(vips_jpegsave(tagged, path, "Q", 95, NULL), 0);
+    g_object_unref(tagged);
+    VipsImage *keep, *srgb;
+    pk_image_options o8 = {.colour = PK_COLOUR_SRGB8};
+    assert_int_equal(pk_image_load(f->ctx, path, NULL, &keep), PK_OK);
+    assert_int_equal(pk_image_load(f->ctx, path, &o8, &srgb), PK_OK);
+    assert_true(vips_image_get_typeof(keep, VIPS_META_ICC_NAME) != 0);
+    const void *got;
+    size_t got_len;
+    assert_int_equal(vips_image_get_blob(srgb, VIPS_META_ICC_NAME, &got, &got_len), 0);
+    assert_true(got_len == len && memcmp(got, icc, len) == 0);
+    free(icc);
+    for (int y = 0; y < 16; y += 5)
+        for (int x = 0; x < 64; x += 7) {
+            double k[3], s8[3];
+            pixel(keep, x, y, k, 3);
+            pixel(srgb, x, y, s8, 3);
+            for (int c = 0; c < 3; c++)
+                assert_true(k[c] == s8[c]);
+        }
+    g_object_unref(keep);
+    g_object_unref(srgb);
     g_object_unref(ref);
 }
 
@@ -974,6 +1017,7 @@ int main(void)
         TEST(test_orientation),
         TEST(test_icc_adobe_rgb),
         TEST(test_profile_to_linear),
+        TEST(test_srgb_tagged_unchanged),
         TEST(test_cmyk_jpeg),
         TEST(test_grey),
         TEST(test_16bit_linear_round_trip),
