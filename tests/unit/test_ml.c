@@ -198,6 +198,37 @@ static void test_batching(void **state)
     free(img);
     free(two);
     pk_model_free(m);
+
+    /* blazeface-back is installed as a copy with an open batch (the
+     * detector's tiles in one run): four different windows in one run give
+     * each window's own single-run outputs. */
+    assert_int_equal(pk_model_open(f->ctx, "blazeface-back", &m), PK_OK);
+    assert_int_equal(pk_model_max_batch(m), 0);
+    const size_t window = 256 * 256 * 3;
+    float *four = malloc(4 * window * sizeof *four);
+    pk_ml_pattern(four, 4 * window);
+    pk_tensor batch = {.type = PK_TENSOR_FLOAT32, .rank = 4, .dims = {4, 256, 256, 3}, .data = four};
+    pk_tensor all[4];
+    assert_int_equal(pk_model_run(f->ctx, m, &batch, 1, all, 4), PK_OK);
+    for (int b = 0; b < 4; b++) {
+        pk_tensor one = {.type = PK_TENSOR_FLOAT32, .rank = 4, .dims = {1, 256, 256, 3},
+                         .data = four + (size_t)b * window};
+        pk_tensor single[4];
+        assert_int_equal(pk_model_run(f->ctx, m, &one, 1, single, 4), PK_OK);
+        for (int o = 0; o < 4; o++) {
+            size_t count = pk_tensor_count(&single[o]);
+            assert_int_equal(all[o].dims[0], 4);
+            assert_int_equal(pk_tensor_count(&all[o]), 4 * count);
+            assert_true(pk_ml_relative_error((float *)all[o].data + (size_t)b * count, single[o].data, count) < 1e-5);
+            pk_tensor_clear(&single[o]);
+        }
+    }
+    assert_true(pk_ml_relative_error(all[2].data, (float *)all[2].data + pk_tensor_count(&all[2]) / 4,
+                                     pk_tensor_count(&all[2]) / 4) > 1e-3);
+    for (int o = 0; o < 4; o++)
+        pk_tensor_clear(&all[o]);
+    free(four);
+    pk_model_free(m);
 }
 
 /* One thread or two: the same numbers. */
