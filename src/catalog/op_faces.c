@@ -757,8 +757,8 @@ static const pk_param_spec faces_params[] = {
     {.name = "reindex", .type = PK_PARAM_BOOL, .defval = "no",
      .help = "look again at pictures already done (their faces are replaced; names carry over)"},
     {.name = "levels", .type = PK_PARAM_INT, .defval = "2", .min = 1, .max = 3, .metavar = "N",
-     .help = "detection levels: 1 whole picture (faces over ~5 % of its longest side), 2 adds 2x2 "
-             "tiles (down to ~3 %), 3 adds 4x3 tiles (~1.5 %, slower)"},
+     .help = "detection levels: 1 whole picture (faces over ~5 % of its longest side), 2 adds the "
+             "picture at ~2x (down to ~3 %), 3 at ~4x (~1.5 %, slower)"},
     {.name = "every", .type = PK_PARAM_FLOAT, .defval = "5", .min = 0.04, .max = 3600, .unit = "s",
      .metavar = "SECONDS", .help = "in videos, look at one frame every SECONDS"},
     {.name = "threshold", .type = PK_PARAM_FLOAT, .defval = PK_FACE_SAME_PERSON_TEXT, .min = 0.3, .max = 0.95,
@@ -772,7 +772,7 @@ const pk_op pk_op_faces = {
     .name = "faces",
     .summary = "Find faces in catalogued photos and videos and group them by person",
     .description =
-        "Detects faces (BlazeFace over the picture and overlapping tiles), aligns each by its eyes, "
+        "Detects faces (BlazeFace over a pyramid of the picture), aligns each by its eyes, "
         "nose and mouth, computes its embedding (faceres) and expression (emotion model), and "
         "stores box, landmarks, quality (size, sharpness, detection score), expression and "
         "embedding in the catalogue with the models' identities. New faces then join the people "

