@@ -124,6 +124,8 @@ static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
     jpeg_mem_src(&d, data, (unsigned long)len);
     jpeg_save_markers(&d, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&d, TRUE);
+    /* The saved markers live until jpeg_finish_decompress. */
+    volatile int orientation = exif_orientation(d.marker_list);
     /* CMYK and YCCK need colour management: the general path has it. */
     if (d.jpeg_color_space != JCS_YCbCr && d.jpeg_color_space != JCS_GRAYSCALE &&
         d.jpeg_color_space != JCS_RGB) {
@@ -149,7 +151,6 @@ static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
         jpeg_read_scanlines(&d, &row, 1);
     }
     jpeg_finish_decompress(&d);
-    int orientation = exif_orientation(d.marker_list);
     jpeg_destroy_decompress(&d);
     if (g.warnings) {
         free(pixels);
