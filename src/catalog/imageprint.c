@@ -530,7 +530,7 @@ static pk_status vips_picture(pk_ctx *ctx, const char *path, pk_rgb8 *pic)
         px = vips_image_write_to_memory(rgb, &len);
     int w = rgb ? rgb->Xsize : 0, h = rgb ? rgb->Ysize : 0, bands = rgb ? rgb->Bands : 0;
     if (!px || bands < 1 || len < (size_t)w * h * bands) {
-        st = pk_fail(ctx, PK_ERR_INPUT, path, "cannot reduce the picture (%s)", vips_why(why, sizeof why));
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "unreadable or corrupt picture (%s)", vips_why(why, sizeof why));
     } else if (!(pic->px = malloc((size_t)w * h * 3))) {
         st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
     } else {
