@@ -288,6 +288,11 @@ run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
 expect "re-index fingerprints again what an older definition printed" [ "$rc" -eq 0 -a "$(current_prints)" = 3 ]
 run_pk dupes --kind similar --json --catalog "$SUITE_TMP/ori.db"
 expect "... and the copies are grouped again" same_group similar upright.jpg turned.jpg
+# The fast JPEG path must not accept what the strict decoder refuses.
+head -c 20000 "$ori/upright.jpg" >"$ori/truncated.jpg"
+run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
+expect "a truncated JPEG makes index exit 3" [ "$rc" -eq 3 ]
+expect "... reported as unreadable, by name" grep -q "truncated.jpg: unreadable or corrupt picture" "$err"
 
 if have_corpus audio_neardup; then
   au="$SUITE_TMP/audio"
