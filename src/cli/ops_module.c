@@ -80,6 +80,11 @@ static pk_status module_path(pk_ctx *ctx)
     if (len < 0 || (size_t)len >= sizeof ops_module_path)
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "the operations module cannot be located: "
                        "the command's folder has too long a path");
+    /* BINDIR/../LIBDIR/...: name it plainly in messages (kept as is when
+     * missing, for the error to say which path was tried). */
+    char plain[PATH_MAX];
+    if (realpath(ops_module_path, plain))
+        memcpy(ops_module_path, plain, sizeof plain);
     return PK_OK;
 }
 
