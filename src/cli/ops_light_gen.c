@@ -58,26 +58,29 @@ static const char *const type_names[] = {
     [PK_PARAM_PATH_OUT] = "PK_PARAM_PATH_OUT",
 };
 
+/* put_string(s) then `after`. */
+static void put_field(FILE *out, const char *s, const char *after)
+{
+    put_string(out, s);
+    fputs(after, out);
+}
+
 static void put_params(FILE *out, size_t index, const pk_param_spec *params)
 {
     fprintf(out, "static const pk_param_spec params_%zu[] = {\n", index);
     for (const pk_param_spec *s = params; s && s->name; s++) {
         fputs("    {", out);
-        put_string(out, s->name);
+        put_field(out, s->name, "");
         fprintf(out, ", %d, %s, ", s->short_opt, type_names[s->type]);
-        put_string(out, s->defval);
-        fputs(", ", out);
+        put_field(out, s->defval, ", ");
         put_double(out, s->min);
         fputs(", ", out);
         put_double(out, s->max);
         fputs(",\n     ", out);
-        put_string(out, s->unit);
-        fputs(", ", out);
-        put_string(out, s->choices);
-        fputs(", ", out);
-        put_string(out, s->metavar);
-        fputs(",\n     ", out);
-        put_string(out, s->help);
+        put_field(out, s->unit, ", ");
+        put_field(out, s->choices, ", ");
+        put_field(out, s->metavar, ",\n     ");
+        put_field(out, s->help, "");
         fprintf(out, ", %uu},\n", s->flags);
     }
     fputs("    {0},\n};\n", out);
@@ -87,15 +90,11 @@ static void put_op(FILE *out, size_t index, const pk_op *op)
 {
     put_params(out, index, op->params);
     fprintf(out, "static const pk_op op_%zu = {\n    ", index);
-    put_string(out, op->name);
-    fputs(",\n    ", out);
-    put_string(out, op->summary);
-    fputs(",\n    ", out);
-    put_string(out, op->description);
-    fputs(",\n    ", out);
-    put_string(out, op->input_name);
-    fputs(", ", out);
-    put_string(out, op->input_kind);
+    put_field(out, op->name, ",\n    ");
+    put_field(out, op->summary, ",\n    ");
+    put_field(out, op->description, ",\n    ");
+    put_field(out, op->input_name, ", ");
+    put_field(out, op->input_kind, "");
     fprintf(out, ", %d, %d, params_%zu, NULL, NULL, %uu};\n\n", op->min_inputs, op->max_inputs,
             index, op->flags);
 }
@@ -133,8 +132,7 @@ int main(int argc, char **argv)
         Dl_info info;
         dladdr(pk_op_at(i), &info);
         fputs("    ", out);
-        put_string(out, info.dli_sname);
-        fputs(",\n", out);
+        put_field(out, info.dli_sname, ",\n");
     }
     fputs("};\n", out);
     if (fclose(out) != 0) {
