@@ -195,8 +195,10 @@ int main(int argc, char **argv)
         return usage_error(NULL, argc, argv, msg);
     }
 
+    /* The command has no pk_init of its own: the core needs none, and the
+     * operations module runs the library's when it is loaded (ops_module.c). */
     pk_ctx *ctx;
-    if (pk_ctx_new(&ctx) != PK_OK || pk_init(argv[0]) != PK_OK) {
+    if (pk_ctx_new(&ctx) != PK_OK) {
         cli_print_stderr("", "cannot initialise (out of memory?)");
         return PK_ERR_INTERNAL;
     }
@@ -220,7 +222,12 @@ int main(int argc, char **argv)
         pk_sink sink = {on_record, on_file_error, &state};
         if (state.json)
             json_begin(op);
-        st = pk_op_run(ctx, op, args, &sink);
+        /* Parsed against the light descriptor: the real one has the same
+         * parameters, and its code may be in the module loaded here. */
+        const pk_op *real;
+        st = cli_op_resolve(ctx, op, argv[0], &real);
+        if (st == PK_OK)
+            st = pk_op_run(ctx, real, args, &sink);
         const char *msg = pk_ctx_errmsg(ctx);
         /* A failure that stopped the run (not one already reported per file). */
         if (st != PK_OK && st != PK_CHECK_FAILED && msg[0] && strcmp(msg, state.last_error) != 0) {
@@ -233,7 +240,7 @@ int main(int argc, char **argv)
     }
     pk_args_free(args);
     pk_ctx_free(ctx);
-    pk_shutdown();
+    cli_ops_shutdown();
     if (fflush(stdout) != 0 && st == PK_OK)
         st = PK_ERR_OUTPUT;
     return (int)st;

@@ -1,5 +1,5 @@
 /*
- * init.c — library start-up and shut-down, version.
+ * init.c — library start-up and shut-down (the version is in version.c).
  */
 #include "core/internal.h"
 #include "media/internal.h"
@@ -7,11 +7,6 @@
 #include <stdlib.h>
 
 #include <libavutil/log.h>
-
-#include "pk_version.h"
-
-const char *pk_version(void) { return PK_VERSION; }
-const char *pk_git_revision(void) { return PK_GIT_REVISION; }
 
 pk_status pk_init(const char *argv0)
 {

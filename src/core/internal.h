@@ -23,6 +23,12 @@
  * owned by the caller). */
 void *pk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 
+/* The list of operations in help order: registry.c in libpostkit, a light
+ * copy in the `postkit` command (src/cli/ops_light_gen.c). op_table.c
+ * searches it. */
+extern const pk_op *const pk_registry[];
+extern const size_t pk_registry_len;
+
 /* ctx.c */
 pk_status pk_vfail(pk_ctx *ctx, pk_status status, const char *path, const char *fmt, va_list ap);
 void pk_ctx_clear_error(pk_ctx *ctx);

@@ -2,10 +2,10 @@
  * registry.c — the one list of operations. Adding a capability is one source
  * file that ends with its pk_op descriptor, plus one line here. The order is
  * the order of `postkit --help` and the README's command reference.
+ * The lookups over this list are in op_table.c; the `postkit` command has a
+ * light copy of it (src/cli/ops_light_gen.c).
  */
 #include "core/internal.h"
-
-#include <string.h>
 
 extern const pk_op pk_op_probe;
 extern const pk_op pk_op_loudness;
@@ -37,7 +37,7 @@ extern const pk_op pk_op_cut;
 extern const pk_op pk_op_photo_match;
 extern const pk_op pk_op_photo_auto;
 
-static const pk_op *const registry[] = {
+const pk_op *const pk_registry[] = {
     &pk_op_probe,
     &pk_op_loudness,
     &pk_op_normalize,
@@ -69,51 +69,4 @@ static const pk_op *const registry[] = {
     &pk_op_photo_auto,
 };
 
-size_t pk_op_count(void)
-{
-    return PK_ARRAY_LEN(registry);
-}
-
-const pk_op *pk_op_at(size_t index)
-{
-    return index < PK_ARRAY_LEN(registry) ? registry[index] : NULL;
-}
-
-const pk_op *pk_op_find(const char *name)
-{
-    for (size_t i = 0; i < PK_ARRAY_LEN(registry); i++)
-        if (strcmp(registry[i]->name, name) == 0)
-            return registry[i];
-    return NULL;
-}
-
-/* Does argv[0..] begin with the words of `name`? Returns the word count. */
-static int words_match(const char *name, int argc, char *const argv[])
-{
-    int used = 0;
-    const char *p = name;
-    while (*p) {
-        const char *space = strchr(p, ' ');
-        size_t len = space ? (size_t)(space - p) : strlen(p);
-        if (used >= argc || strlen(argv[used]) != len || strncmp(argv[used], p, len) != 0)
-            return 0;
-        used++;
-        p = space ? space + 1 : p + len;
-    }
-    return used;
-}
-
-const pk_op *pk_op_match(int argc, char *const argv[], int *words)
-{
-    const pk_op *best = NULL;
-    int best_words = 0;
-    for (size_t i = 0; i < PK_ARRAY_LEN(registry); i++) {
-        int w = words_match(registry[i]->name, argc, argv);
-        if (w > best_words) {
-            best = registry[i];
-            best_words = w;
-        }
-    }
-    *words = best_words;
-    return best;
-}
+const size_t pk_registry_len = PK_ARRAY_LEN(pk_registry);

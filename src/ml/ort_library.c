@@ -17,7 +17,9 @@
  *      build used (PK_ORT_BUNDLED_LIBRARY, in .deps/onnxruntime);
  *   4. an installed libpostkit: its private copy, postkit/libonnxruntime.so.1
  *      beside libpostkit itself (where `meson install` puts it; found from
- *      libpostkit's own location, so a DESTDIR or moved install works too).
+ *      libpostkit's own location, so a DESTDIR or moved install works too);
+ *      from the `postkit` command's operations module, which is installed
+ *      in that private folder, the copy beside the module.
  * A missing or unloadable file is an installation problem, not the user's
  * input: PK_ERR_INTERNAL, with one line naming the file and dlopen's cause.
  */
@@ -69,9 +71,13 @@ static int default_path(char *out, size_t size, char *error, size_t error_size)
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", self.dli_fname);
     *strrchr(dir, '/') = '\0';
+    /* The `postkit` command's operations module is installed in that
+     * private folder itself (LIBDIR/postkit/postkit-ops.so). */
+    const char *base = strrchr(self.dli_fname, '/') + 1;
+    const char *sub = strcmp(base, "postkit-ops.so") == 0 ? "" : "/postkit";
     int n = in_build_folder(dir[0] ? dir : "/")
                 ? snprintf(out, size, "%s", PK_ORT_BUNDLED_LIBRARY)
-                : snprintf(out, size, "%s/postkit/libonnxruntime.so.1", dir);
+                : snprintf(out, size, "%s%s/libonnxruntime.so.1", dir, sub);
     if (n < 0 || (size_t)n >= size) {
         snprintf(error, error_size, "the ONNX Runtime library cannot be located: the path of "
                  "libpostkit's folder is too long");

@@ -386,7 +386,13 @@ expect "... leaving a sound catalogue with what was done" \
 p1=$!
 "$POSTKIT" index "$many" --catalog "$SUITE_TMP/conc.db" >"$SUITE_TMP/i2.out" 2>&1 &
 p2=$!
-sleep 0.3
+# Search once the catalogue exists: before, "no catalogue here" is right. (A
+# fixed sleep raced with the index runs' start, which loads the operations
+# module, while search starts at once.)
+for _ in $(seq 300); do
+  "$POSTKIT" catalog info --catalog "$SUITE_TMP/conc.db" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 fails=0
 for _ in $(seq 20); do
   "$POSTKIT" search frame --catalog "$SUITE_TMP/conc.db" -n 5 >/dev/null 2>>"$SUITE_TMP/s.err" || fails=$((fails + 1))

@@ -75,6 +75,12 @@ if meson install -C "$build" --no-rebuild --destdir "$dest" >"$SUITE_TMP/install
   installed() { LD_LIBRARY_PATH=$libdir LD_DEBUG=files "$bin" "$@" >"$out" 2>"$err"; rc=$?; }
   installed --version
   expect "the installed postkit runs (--version)" grep -q '^postkit ' "$out"
+  expect "... without its operations module" bash -c "! grep -q 'file=[^ ]*postkit-ops' '$err'"
+  expect "the operations module is installed privately" [ -f "$libdir/postkit/postkit-ops.so" ]
+  ffmpeg -v error -f lavfi -i "sine=duration=1" "$SUITE_TMP/tone.wav"
+  installed probe "$SUITE_TMP/tone.wav"
+  expect "the installed postkit probes a WAV (exit 0)" [ "$rc" -eq 0 ]
+  expect "... with the installed operations module" loaded "$libdir/postkit/postkit-ops.so"
   if [ -f "$PK_ROOT/.deps/onnxruntime/lib/libonnxruntime.so" ]; then
     expect "the bundled ONNX Runtime is installed privately beside libpostkit" \
       [ -f "$libdir/postkit/libonnxruntime.so.1" ]
