@@ -385,19 +385,29 @@ static void block_red(const qc_flashing *f, float y, float u, float v, float *re
 qc_event *qc_flashing_frame(qc_flashing *f, const qc_stats *s, int64_t number, double time,
                             double duration, qc_events *ev)
 {
-    size_t n = (size_t)f->n;
-    memset(f->clum, 0, n * sizeof *f->clum);
-    memset(f->cy, 0, n * sizeof *f->cy);
-    memset(f->cu, 0, n * sizeof *f->cu);
-    memset(f->cv, 0, n * sizeof *f->cv);
-    for (int i = 0; i < f->g->n; i++) {
-        int c = f->map[i];
-        float w = f->weight[i];
-        f->clum[c] += w * s->lum[i];
-        f->cy[c] += w * s->y[i];
-        f->cu[c] += w * s->u[i];
-        f->cv[c] += w * s->v[i];
-    }
+    /* Each coarse block sums its (up to) 2x2 fine blocks in registers, in
+     * the fine blocks' raster order (so the float sums are those of a
+     * scatter over the fine blocks in order, without its store-to-load
+     * chain on every add). */
+    const int cols = f->g->cols, rows = f->g->rows, cc = (cols + 1) / 2, cr = (rows + 1) / 2;
+    for (int by = 0; by < cr; by++)
+        for (int bx = 0; bx < cc; bx++) {
+            float l = 0, y = 0, u = 0, v = 0;
+            for (int fy = 2 * by; fy < 2 * by + 2 && fy < rows; fy++)
+                for (int fx = 2 * bx; fx < 2 * bx + 2 && fx < cols; fx++) {
+                    int i = fy * cols + fx;
+                    float w = f->weight[i];
+                    l += w * s->lum[i];
+                    y += w * s->y[i];
+                    u += w * s->u[i];
+                    v += w * s->v[i];
+                }
+            int c = by * cc + bx;
+            f->clum[c] = l;
+            f->cy[c] = y;
+            f->cu[c] = u;
+            f->cv[c] = v;
+        }
     for (int i = 0; i < f->n; i++)
         block_red(f, f->cy[i], f->cu[i], f->cv[i], &f->red[i], &f->ratio[i]);
     qc_event *a = judge(f, &f->lum, f->clum, NULL, f->delta, time, duration, number, ev);
