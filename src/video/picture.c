@@ -555,7 +555,7 @@ static void block_means(const uint32_t *restrict sy, const uint32_t *restrict sl
     }
 }
 
-void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, qc_stats *s)
+void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, qc_stats *s, qc_pixels *px)
 {
     const qc_grid *g = m->g;
     size_t n = (size_t)g->n;
@@ -565,6 +565,8 @@ void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, q
     for (int by = 0; by < g->rows; by++) {
         int y0 = by * g->bs, y1 = y0 + g->bs > p->h ? p->h : y0 + g->bs;
         luma_rows(m, p, y0, y1, lut, &outside);
+        if (px)
+            qc_pixels_scan_rows(px, p, y1);
         fold(m->colsum, m->lumcol, p->w, g->bs, m->lstep, m->sy + (size_t)by * g->cols,
              m->sl + (size_t)by * g->cols);
     }

@@ -64,6 +64,13 @@ struct qc_pixels {
      * similar neighbour. */
     uint8_t *cnt3, *vmin3, *vmax3, *nmin3, *nmax3, *smin, *smax;
     uint8_t *dirty;            /* per row: some state was written this window */
+    /* The runs of the picture being scanned (qc_pixels_scan_begin) that
+     * hold a pixel apart from three neighbours, runs_per_row per row. */
+    uint8_t *runs;
+    int runs_per_row;
+    const qc_picture *scan_pic; /* the picture scanned, NULL: none */
+    int scan_next;             /* next row to scan */
+    int scan_done;             /* every row scanned */
     int samples;
     int64_t shot_frames;
     double win_start, win_end;
@@ -72,6 +79,8 @@ struct qc_pixels {
     int nfound;
     int64_t total_found;
 };
+
+#define RUN 64
 
 /* The per-pixel arrays, in one list for allocating and resetting. */
 #define STATE_ARRAYS 12
@@ -124,7 +133,9 @@ qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps)
             return NULL;
         }
     }
-    if (!(px->dirty = calloc((size_t)g->h, 1))) {
+    px->runs_per_row = g->w > 2 ? (g->w - 2 + RUN - 1) / RUN : 0;
+    px->runs = calloc((size_t)px->runs_per_row * g->h + 1, 1);
+    if (!(px->dirty = calloc((size_t)g->h, 1)) || !px->runs) {
         qc_pixels_free(px);
         return NULL;
     }
@@ -138,6 +149,7 @@ void qc_pixels_free(qc_pixels *px)
     for (int k = 0; k < STATE_ARRAYS; k++)
         free(*state_array(px, k));
     free(px->dirty);
+    free(px->runs);
     free(px);
 }
 
@@ -214,8 +226,6 @@ static inline uint8_t sat_sub(uint8_t a, uint8_t b) { return (uint8_t)((a > b ? 
 static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
 static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
-#define RUN 64
-
 /* The tests of `n` <= RUN pixels of a row: `apart` 0xff where the pixel
  * is `th` apart from each neighbour, `apart3` where from three of them
  * (from the second most similar one), `mean` the neighbours' mean
@@ -291,17 +301,31 @@ static void range_update(const uint8_t *restrict s, const uint8_t *restrict mask
     }
 }
 
-/* One row of a sampled frame (inner columns), `o` its offset in the state.
- * Returns whether any state was written. */
-static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o)
+/* Which runs of row y of `p` hold a pixel apart from three neighbours
+ * (runs[k] nonzero for the run starting at column 1 + k * RUN). */
+static void scan_row(const qc_pixels *px, const qc_picture *p, int y, uint8_t *runs)
+{
+    int w = p->w, dv = p->interlaced ? 2 : 1;
+    const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
+    const uint8_t *up = row - (size_t)dv * p->stride[0], *dn = row + (size_t)dv * p->stride[0];
+    for (int x0 = 1, k = 0; x0 < w - 1; x0 += RUN, k++) {
+        int n = w - 1 - x0 < RUN ? w - 1 - x0 : RUN;
+        runs[k] = run_any(row + x0, up + x0, dn + x0, n, (uint8_t)px->contrast);
+    }
+}
+
+/* One row of a sampled frame (inner columns), `o` its offset in the state,
+ * visiting the runs marked by scan_row. Returns whether any state was
+ * written. */
+static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o,
+                     const uint8_t *runs)
 {
     int wrote = 0;
     uint8_t apart[RUN], apart3[RUN], mean[RUN], like[RUN];
     uint8_t th = (uint8_t)px->contrast;
-    for (int x0 = 1; x0 < w - 1; x0 += RUN) {
+    for (int x0 = 1, k = 0; x0 < w - 1; x0 += RUN, k++) {
         int n = w - 1 - x0 < RUN ? w - 1 - x0 : RUN;
-        if (!run_any(row + x0, up + x0, dn + x0, n, th) ||
-            !run_tests(row + x0, up + x0, dn + x0, n, th, apart, apart3, mean, like))
+        if (!runs[k] || !run_tests(row + x0, up + x0, dn + x0, n, th, apart, apart3, mean, like))
             continue;
         size_t i = o + (size_t)x0;
         run_update(row + x0, mean, apart, n, px->cnt + i, px->vmin + i, px->vmax + i, px->nmin + i, px->nmax + i);
@@ -313,15 +337,46 @@ static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const
     return wrote;
 }
 
-/* One sampled frame: update counts and value ranges. */
+/* One sampled frame: update counts and value ranges. The rows were
+ * scanned by the measurement pass when it expected this frame to be
+ * sampled; otherwise (a cut) they are scanned here. */
 static void sweep(qc_pixels *px, const qc_picture *p)
 {
     int w = p->w, h = p->h, dv = p->interlaced ? 2 : 1;
+    int scanned = px->scan_pic == p && px->scan_done;
     for (int y = dv; y < h - dv; y++) {
         const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
-        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w))
+        uint8_t *runs = px->runs + (size_t)y * px->runs_per_row;
+        if (!scanned)
+            scan_row(px, p, y, runs);
+        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w,
+                      runs))
             px->dirty[y] = 1;
     }
+    px->scan_pic = NULL;
+}
+
+void qc_pixels_scan_begin(qc_pixels *px, const qc_picture *pic)
+{
+    /* Sampled unless a cut resets the count (then sampled anyway, and
+     * swept in full). */
+    px->scan_pic = px->shot_frames % px->step == 0 ? pic : NULL;
+    px->scan_next = pic->interlaced ? 2 : 1;
+    px->scan_done = 0;
+}
+
+void qc_pixels_scan_rows(qc_pixels *px, const qc_picture *p, int rows_read)
+{
+    if (px->scan_pic != p)
+        return;
+    int dv = p->interlaced ? 2 : 1;
+    int end = rows_read - dv < p->h - dv ? rows_read - dv : p->h - dv;   /* row y needs y + dv read */
+    for (int y = px->scan_next; y < end; y++)
+        scan_row(px, p, y, px->runs + (size_t)y * px->runs_per_row);
+    if (end > px->scan_next)
+        px->scan_next = end;
+    if (rows_read >= p->h)
+        px->scan_done = 1;
 }
 
 void qc_pixels_frame(qc_pixels *px, const qc_picture *pic, const qc_stats *s, int cut)

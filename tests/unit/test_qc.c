@@ -211,7 +211,7 @@ static void test_measure(void **state)
     for (int y = 0; y < 9; y++)
         memset(s.y + (size_t)y * 640, 200, 384);
     qc_stats st;
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 1 - 9 * 384 / (640.0 * 360), 1e-9);
     assert_near(st.luma_mean, 16 + (200 - 16) * 9 * 384 / (640.0 * 360), 1e-6);
     assert_near(st.luma_outside, 0, 1e-12);
@@ -221,16 +221,16 @@ static void test_measure(void **state)
     assert_near(st.lum[0], lut[200] / (double)QC_LUM_SCALE, 1e-3);
     /* 37 is black (blackdetect: 16 + 0.10 x 219 = 37.9, truncated), 38 not. */
     memset(s.y, 37, 640 * 360);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 1, 1e-12);
     memset(s.y, 38, 640 * 360);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 0, 1e-12);
     /* Superwhite on 10 % of the picture, chroma out of range on a quarter. */
     memset(s.y, 128, 640 * 360);
     memset(s.y, 250, 640 * 36);
     memset(s.u, 250, 320 * 45);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.luma_outside, 0.10, 1e-9);
     assert_near(st.chroma_out, 0.25, 1e-9);
     assert_near(st.u[0], 250, 1e-4);
