@@ -350,6 +350,16 @@ static qc_event *judge(qc_flashing *f, channel *c, const float *x, const float *
     return transition(f, c, dir, time, duration, number, dir > 0 ? dup : ddown, dir > 0 ? up : down, ev);
 }
 
+/* x in [0, LINEAR_STEPS] rounded to the nearest integer, ties to even:
+ * lrint's answer in the default rounding mode, without its library call
+ * (three per block and frame). Adding 2^52 leaves no bits for a fraction,
+ * so the addition itself rounds; exact for 0 <= x < 2^51. */
+static inline int round_step(double x)
+{
+    const double shift = 4503599627370496.0; /* 2^52 */
+    return (int)((x + shift) - shift);
+}
+
 /* Linear-light RGB of a block's mean colour. */
 static void block_red(const qc_flashing *f, float y, float u, float v, float *red, float *ratio)
 {
@@ -375,7 +385,7 @@ static void block_red(const qc_flashing *f, float y, float u, float v, float *re
     double gg = (yy - kr * r - kb * b) / (1 - kr - kb);
     double rgb[3] = {r, gg, b};
     for (int i = 0; i < 3; i++)
-        rgb[i] = f->linear[(int)lrint((rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i]) * LINEAR_STEPS)];
+        rgb[i] = f->linear[round_step((rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i]) * LINEAR_STEPS)];
     double sum = rgb[0] + rgb[1] + rgb[2];
     *ratio = (float)(sum > 1e-6 ? rgb[0] / sum : 0);
     double q = (rgb[0] - rgb[1] - rgb[2]) * 320;
