@@ -29,8 +29,11 @@
  * 255 samples. The sweep over a sampled frame is byte arithmetic the
  * compiler vectorises, in runs of 64 pixels: a run where no pixel stands
  * apart (most of a picture) leaves the state untouched and costs no
- * memory writes. Vertical neighbours of interlaced pictures are taken from
- * the same field (two lines away).
+ * memory writes. Which runs hold a pixel apart is tested by the
+ * measurement pass (picture.c) on each row of blocks while its rows are in
+ * cache, on the frames expected to be sampled, so the sweep does not read
+ * the picture from memory a second time. Vertical neighbours of interlaced
+ * pictures are taken from the same field (two lines away).
  */
 #include "video/internal.h"
 
