@@ -81,17 +81,35 @@ static double median_history(const qc_cuts *c)
     return c->nhist ? tmp[c->nhist / 2] : 0.0;
 }
 
-/* Mean absolute deviation of the per-block changes `d` from their
- * area-weighted mean. */
-static double structural_change(const qc_grid *g, const float *d)
+/* Mean absolute deviation of the per-block changes of luma and both
+ * chromas from their area-weighted means, and their block changes (dy,
+ * du, dv) from the previous frame's means to this one's. The three
+ * channels share each loop: every sum still adds in block order (the same
+ * doubles as one channel at a time), but the three chains of additions run
+ * side by side instead of one after another, each waiting on the latency
+ * of its last addition. */
+static void structural_change(const qc_grid *g, const qc_stats *st, const float *py, const float *pu,
+                              const float *pv, float *restrict dy, float *restrict du, float *restrict dv,
+                              double out[3])
 {
-    double mean = 0;
-    for (int i = 0; i < g->n; i++)
-        mean += g->area[i] * d[i];
-    double s = 0;
-    for (int i = 0; i < g->n; i++)
-        s += g->area[i] * fabs(d[i] - mean);
-    return s;
+    double my = 0, mu = 0, mv = 0;
+    for (int i = 0; i < g->n; i++) {
+        dy[i] = st->y[i] - py[i];
+        du[i] = st->u[i] - pu[i];
+        dv[i] = st->v[i] - pv[i];
+        my += g->area[i] * dy[i];
+        mu += g->area[i] * du[i];
+        mv += g->area[i] * dv[i];
+    }
+    double sy = 0, su = 0, sv = 0;
+    for (int i = 0; i < g->n; i++) {
+        sy += g->area[i] * fabs(dy[i] - my);
+        su += g->area[i] * fabs(du[i] - mu);
+        sv += g->area[i] * fabs(dv[i] - mv);
+    }
+    out[0] = sy;
+    out[1] = su;
+    out[2] = sv;
 }
 
 int qc_cuts_frame(qc_cuts *c, const qc_stats *s, int64_t number, double time, double *score_out)
@@ -101,14 +119,9 @@ int qc_cuts_frame(qc_cuts *c, const qc_stats *s, int64_t number, double time, do
     int cut = 0;
     double score = 0;
     if (c->have_prev) {
-        float *du = c->dy + n, *dv = c->dy + 2 * n;
-        for (size_t i = 0; i < n; i++) {
-            c->dy[i] = s->y[i] - c->py[i];
-            du[i] = s->u[i] - c->pu[i];
-            dv[i] = s->v[i] - c->pv[i];
-        }
-        double change = structural_change(g, c->dy) +
-                        0.5 * (structural_change(g, du) + structural_change(g, dv));
+        double sc[3];
+        structural_change(g, s, c->py, c->pu, c->pv, c->dy, c->dy + n, c->dy + 2 * n, sc);
+        double change = sc[0] + 0.5 * (sc[1] + sc[2]);
         score = 100.0 * change / 255.0;
         double base = median_history(c);
         cut = score >= c->threshold && score >= c->ratio * base;

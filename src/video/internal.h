@@ -208,7 +208,10 @@ void qc_measure_free(qc_measure *m);
  * and reuses). `lum_lut` gives cd/m2 x QC_LUM_SCALE per code value; it is
  * applied on a regular subsample of about 4x4 per block (see picture.c). */
 #define QC_LUM_SCALE 64
-void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lum_lut, qc_stats *s);
+typedef struct qc_pixels qc_pixels;
+/* `px` (NULL: none) is handed each row of blocks while it is in cache,
+ * see qc_pixels_scan_begin. */
+void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lum_lut, qc_stats *s, qc_pixels *px);
 
 /* Sum of absolute differences of the three planes of two pictures of the
  * same geometry; stops (returning a value > budget) as soon as the sum
@@ -301,8 +304,16 @@ void qc_flashing_peak(const qc_flashing *f, double *luminance_flashes, double *r
 void qc_flashing_free(qc_flashing *f);
 
 /* pixels.c: dead / stuck / hot pixels. */
-typedef struct qc_pixels qc_pixels;
 qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps);
+/* The measurement pass's share of the dead-pixel sweep: on a frame that
+ * will be sampled (unless a cut, found later, makes it sampled anyway),
+ * qc_pixels_scan_begin before the pass and qc_pixels_scan_rows each time
+ * the pass has read the luma rows below `rows_read` test which runs of 64
+ * pixels hold a pixel standing apart, while those rows are in cache;
+ * qc_pixels_frame then visits only those runs. Single-threaded, like the
+ * rest of qc_pixels. */
+void qc_pixels_scan_begin(qc_pixels *px, const qc_picture *pic);
+void qc_pixels_scan_rows(qc_pixels *px, const qc_picture *pic, int rows_read);
 /* Feed a frame; `cut` says a new shot starts here. */
 void qc_pixels_frame(qc_pixels *px, const qc_picture *pic, const qc_stats *s, int cut);
 /* Judge the last shot and emit one event per defective pixel (values x, y). */

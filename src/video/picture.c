@@ -273,7 +273,9 @@ struct qc_measure {
     uint32_t *sy, *sl, *su, *sv;
     int *lcount;               /* luminance samples per block */
     int *ccount;               /* chroma samples per block, for ... */
+    float *ccountf;            /* (the same, at least 1, as divisors) */
     uint16_t *ccolmap;         /* ... this chroma geometry */
+    int *cstart;               /* first chroma column of each column of blocks (cols + 1) */
     int cw, ch, cxs, cys;
     int lstep;                 /* luminance sampling step (divides the block size) */
     double black_ratio;        /* share of black pixels that makes a black picture */
@@ -295,7 +297,9 @@ void qc_measure_free(qc_measure *m)
     free(m->sv);
     free(m->lcount);
     free(m->ccount);
+    free(m->ccountf);
     free(m->ccolmap);
+    free(m->cstart);
     free(m->y);
     free(m->u);
     free(m->v);
@@ -331,13 +335,15 @@ qc_measure *qc_measure_new(const qc_grid *g, int black_th_limited, int black_th_
     m->sv = calloc(n, sizeof *m->sv);
     m->lcount = calloc(n, sizeof *m->lcount);
     m->ccount = calloc(n, sizeof *m->ccount);
+    m->ccountf = calloc(n, sizeof *m->ccountf);
     m->ccolmap = calloc(w, sizeof *m->ccolmap);
+    m->cstart = calloc((size_t)g->cols + 1, sizeof *m->cstart);
     m->y = calloc(n, sizeof *m->y);
     m->u = calloc(n, sizeof *m->u);
     m->v = calloc(n, sizeof *m->v);
     m->lum = calloc(n, sizeof *m->lum);
     if (!m->colsum || !m->lumcol || !m->ucol || !m->vcol || !m->sy || !m->sl || !m->su || !m->sv ||
-        !m->lcount || !m->ccount || !m->ccolmap || !m->y || !m->u || !m->v || !m->lum) {
+        !m->lcount || !m->ccount || !m->ccountf || !m->ccolmap || !m->cstart || !m->y || !m->u || !m->v || !m->lum) {
         qc_measure_free(m);
         return NULL;
     }
@@ -374,6 +380,15 @@ static void chroma_geometry(qc_measure *m, const qc_picture *p)
         int by = (y < g->h ? y : g->h - 1) / g->bs;
         for (int c = 0; c < p->cw; c++)
             m->ccount[by * g->cols + m->ccolmap[c]]++;
+    }
+    for (int i = 0; i < g->n; i++)
+        m->ccountf[i] = (float)(m->ccount[i] ? m->ccount[i] : 1);
+    /* The map is non-decreasing: each column of blocks owns a run of
+     * chroma columns (empty for blocks no chroma column falls in). */
+    for (int b = 0, c = 0; b <= g->cols; b++) {
+        while (c < p->cw && m->ccolmap[c] < b)
+            c++;
+        m->cstart[b] = c;
     }
 }
 
@@ -452,20 +467,31 @@ static uint32_t chroma_row(const uint8_t *restrict u, const uint8_t *restrict v,
     return n;
 }
 
-/* Chroma columns into blocks; a block's columns are consecutive. */
+/* Chroma columns into blocks: block b owns columns start[b] to
+ * start[b + 1] - 1 (bounds known in advance, so no test per column). */
 static void fold_chroma(const uint16_t *restrict ucol, const uint16_t *restrict vcol,
-                        const uint16_t *restrict map, int cw, uint32_t *restrict su, uint32_t *restrict sv)
+                        const int *restrict start, int cols, uint32_t *restrict su, uint32_t *restrict sv)
 {
-    int c = 0;
-    while (c < cw) {
-        int b = map[c];
+    for (int b = 0; b < cols; b++) {
         uint32_t a = 0, v = 0;
-        for (; c < cw && map[c] == b; c++) {
+        for (int c = start[b]; c < start[b + 1]; c++) {
             a += ucol[c];
             v += vcol[c];
         }
         su[b] += a;
         sv[b] += v;
+    }
+}
+
+/* Chroma block sums into means. As in block_means, the sums are below
+ * 2^31 and convert as signed integers, which the compiler vectorises;
+ * the divisions are the same. */
+static void chroma_means(const uint32_t *restrict su, const uint32_t *restrict sv, const float *restrict count,
+                         int n, float *restrict u, float *restrict v)
+{
+    for (int i = 0; i < n; i++) {
+        u[i] = (float)(int32_t)su[i] / count[i];
+        v[i] = (float)(int32_t)sv[i] / count[i];
     }
 }
 
@@ -484,7 +510,7 @@ static void chroma_pass(qc_measure *m, const qc_picture *p, uint64_t *out)
         }
         if (by != cur) {
             if (cur >= 0)
-                fold_chroma(ucol, vcol, m->ccolmap, cw, m->su + (size_t)cur * g->cols,
+                fold_chroma(ucol, vcol, m->cstart, g->cols, m->su + (size_t)cur * g->cols,
                             m->sv + (size_t)cur * g->cols);
             memset(ucol, 0, (size_t)cw * sizeof *ucol);
             memset(vcol, 0, (size_t)cw * sizeof *vcol);
@@ -529,7 +555,7 @@ static void block_means(const uint32_t *restrict sy, const uint32_t *restrict sl
     }
 }
 
-void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, qc_stats *s)
+void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, qc_stats *s, qc_pixels *px)
 {
     const qc_grid *g = m->g;
     size_t n = (size_t)g->n;
@@ -539,6 +565,8 @@ void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, q
     for (int by = 0; by < g->rows; by++) {
         int y0 = by * g->bs, y1 = y0 + g->bs > p->h ? p->h : y0 + g->bs;
         luma_rows(m, p, y0, y1, lut, &outside);
+        if (px)
+            qc_pixels_scan_rows(px, p, y1);
         fold(m->colsum, m->lumcol, p->w, g->bs, m->lstep, m->sy + (size_t)by * g->cols,
              m->sl + (size_t)by * g->cols);
     }
@@ -564,11 +592,7 @@ void qc_measure_frame(qc_measure *m, const qc_picture *p, const uint32_t *lut, q
         uint64_t out = 0;
         chroma_pass(m, p, &out);
         s->chroma_out = (double)out / ((double)p->cw * p->ch);
-        for (size_t i = 0; i < n; i++) {
-            int c = m->ccount[i] ? m->ccount[i] : 1;
-            m->u[i] = (float)m->su[i] / (float)c;
-            m->v[i] = (float)m->sv[i] / (float)c;
-        }
+        chroma_means(m->su, m->sv, m->ccountf, (int)n, m->u, m->v);
     } else {
         for (size_t i = 0; i < n; i++)
             m->u[i] = m->v[i] = 128.0f;

@@ -29,8 +29,11 @@
  * 255 samples. The sweep over a sampled frame is byte arithmetic the
  * compiler vectorises, in runs of 64 pixels: a run where no pixel stands
  * apart (most of a picture) leaves the state untouched and costs no
- * memory writes. Vertical neighbours of interlaced pictures are taken from
- * the same field (two lines away).
+ * memory writes. Which runs hold a pixel apart is tested by the
+ * measurement pass (picture.c) on each row of blocks while its rows are in
+ * cache, on the frames expected to be sampled, so the sweep does not read
+ * the picture from memory a second time. Vertical neighbours of interlaced
+ * pictures are taken from the same field (two lines away).
  */
 #include "video/internal.h"
 
@@ -64,6 +67,13 @@ struct qc_pixels {
      * similar neighbour. */
     uint8_t *cnt3, *vmin3, *vmax3, *nmin3, *nmax3, *smin, *smax;
     uint8_t *dirty;            /* per row: some state was written this window */
+    /* The runs of the picture being scanned (qc_pixels_scan_begin) that
+     * hold a pixel apart from three neighbours, runs_per_row per row. */
+    uint8_t *runs;
+    int runs_per_row;
+    const qc_picture *scan_pic; /* the picture scanned, NULL: none */
+    int scan_next;             /* next row to scan */
+    int scan_done;             /* every row scanned */
     int samples;
     int64_t shot_frames;
     double win_start, win_end;
@@ -72,6 +82,8 @@ struct qc_pixels {
     int nfound;
     int64_t total_found;
 };
+
+#define RUN 64
 
 /* The per-pixel arrays, in one list for allocating and resetting. */
 #define STATE_ARRAYS 12
@@ -124,7 +136,9 @@ qc_pixels *qc_pixels_new(const qc_grid *g, const pk_qc_profile *p, double fps)
             return NULL;
         }
     }
-    if (!(px->dirty = calloc((size_t)g->h, 1))) {
+    px->runs_per_row = g->w > 2 ? (g->w - 2 + RUN - 1) / RUN : 0;
+    px->runs = calloc((size_t)px->runs_per_row * g->h + 1, 1);
+    if (!(px->dirty = calloc((size_t)g->h, 1)) || !px->runs) {
         qc_pixels_free(px);
         return NULL;
     }
@@ -138,6 +152,7 @@ void qc_pixels_free(qc_pixels *px)
     for (int k = 0; k < STATE_ARRAYS; k++)
         free(*state_array(px, k));
     free(px->dirty);
+    free(px->runs);
     free(px);
 }
 
@@ -214,8 +229,6 @@ static inline uint8_t sat_sub(uint8_t a, uint8_t b) { return (uint8_t)((a > b ? 
 static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
 static inline uint8_t max8(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
-#define RUN 64
-
 /* The tests of `n` <= RUN pixels of a row: `apart` 0xff where the pixel
  * is `th` apart from each neighbour, `apart3` where from three of them
  * (from the second most similar one), `mean` the neighbours' mean
@@ -241,6 +254,23 @@ static uint8_t run_tests(const uint8_t *restrict row, const uint8_t *restrict up
         mean[x] = (uint8_t)(((unsigned)l + r + u + d + 2) >> 2);
         like[x] = bright3 >= th ? hi : lo;
         any |= a3;
+    }
+    return any;
+}
+
+/* Whether any of `n` <= RUN pixels of a row stands `th` apart from three
+ * of its neighbours: run_tests' return value alone, at a fraction of its
+ * work (no neighbours' mean, no stores), as most runs of a picture have
+ * no such pixel and need nothing else. */
+static uint8_t run_any(const uint8_t *restrict row, const uint8_t *restrict up, const uint8_t *restrict dn, int n,
+                       uint8_t th)
+{
+    uint8_t any = 0;
+    for (int x = 0; x < n; x++) {
+        uint8_t c = row[x], l = row[x - 1], r = row[x + 1], u = up[x], d = dn[x];
+        uint8_t hl = max8(l, r), ll = min8(l, r), hv = max8(u, d), lv = min8(u, d);
+        uint8_t hi2 = max8(min8(hl, hv), max8(ll, lv)), lo2 = min8(max8(ll, lv), min8(hl, hv));
+        any |= (uint8_t)(-(uint8_t)(max8(sat_sub(c, hi2), sat_sub(lo2, c)) >= th));
     }
     return any;
 }
@@ -274,16 +304,31 @@ static void range_update(const uint8_t *restrict s, const uint8_t *restrict mask
     }
 }
 
-/* One row of a sampled frame (inner columns), `o` its offset in the state.
- * Returns whether any state was written. */
-static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o)
+/* Which runs of row y of `p` hold a pixel apart from three neighbours
+ * (runs[k] nonzero for the run starting at column 1 + k * RUN). */
+static void scan_row(const qc_pixels *px, const qc_picture *p, int y, uint8_t *runs)
+{
+    int w = p->w, dv = p->interlaced ? 2 : 1;
+    const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
+    const uint8_t *up = row - (size_t)dv * p->stride[0], *dn = row + (size_t)dv * p->stride[0];
+    for (int x0 = 1, k = 0; x0 < w - 1; x0 += RUN, k++) {
+        int n = w - 1 - x0 < RUN ? w - 1 - x0 : RUN;
+        runs[k] = run_any(row + x0, up + x0, dn + x0, n, (uint8_t)px->contrast);
+    }
+}
+
+/* One row of a sampled frame (inner columns), `o` its offset in the state,
+ * visiting the runs marked by scan_row. Returns whether any state was
+ * written. */
+static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const uint8_t *dn, int w, size_t o,
+                     const uint8_t *runs)
 {
     int wrote = 0;
     uint8_t apart[RUN], apart3[RUN], mean[RUN], like[RUN];
     uint8_t th = (uint8_t)px->contrast;
-    for (int x0 = 1; x0 < w - 1; x0 += RUN) {
+    for (int x0 = 1, k = 0; x0 < w - 1; x0 += RUN, k++) {
         int n = w - 1 - x0 < RUN ? w - 1 - x0 : RUN;
-        if (!run_tests(row + x0, up + x0, dn + x0, n, th, apart, apart3, mean, like))
+        if (!runs[k] || !run_tests(row + x0, up + x0, dn + x0, n, th, apart, apart3, mean, like))
             continue;
         size_t i = o + (size_t)x0;
         run_update(row + x0, mean, apart, n, px->cnt + i, px->vmin + i, px->vmax + i, px->nmin + i, px->nmax + i);
@@ -295,15 +340,46 @@ static int sweep_row(qc_pixels *px, const uint8_t *row, const uint8_t *up, const
     return wrote;
 }
 
-/* One sampled frame: update counts and value ranges. */
+/* One sampled frame: update counts and value ranges. The rows were
+ * scanned by the measurement pass when it expected this frame to be
+ * sampled; otherwise (a cut) they are scanned here. */
 static void sweep(qc_pixels *px, const qc_picture *p)
 {
     int w = p->w, h = p->h, dv = p->interlaced ? 2 : 1;
+    int scanned = px->scan_pic == p && px->scan_done;
     for (int y = dv; y < h - dv; y++) {
         const uint8_t *row = p->plane[0] + (size_t)y * p->stride[0];
-        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w))
+        uint8_t *runs = px->runs + (size_t)y * px->runs_per_row;
+        if (!scanned)
+            scan_row(px, p, y, runs);
+        if (sweep_row(px, row, row - (size_t)dv * p->stride[0], row + (size_t)dv * p->stride[0], w, (size_t)y * w,
+                      runs))
             px->dirty[y] = 1;
     }
+    px->scan_pic = NULL;
+}
+
+void qc_pixels_scan_begin(qc_pixels *px, const qc_picture *pic)
+{
+    /* Sampled unless a cut resets the count (then sampled anyway, and
+     * swept in full). */
+    px->scan_pic = px->shot_frames % px->step == 0 ? pic : NULL;
+    px->scan_next = pic->interlaced ? 2 : 1;
+    px->scan_done = 0;
+}
+
+void qc_pixels_scan_rows(qc_pixels *px, const qc_picture *p, int rows_read)
+{
+    if (px->scan_pic != p)
+        return;
+    int dv = p->interlaced ? 2 : 1;
+    int end = rows_read - dv < p->h - dv ? rows_read - dv : p->h - dv;   /* row y needs y + dv read */
+    for (int y = px->scan_next; y < end; y++)
+        scan_row(px, p, y, px->runs + (size_t)y * px->runs_per_row);
+    if (end > px->scan_next)
+        px->scan_next = end;
+    if (rows_read >= p->h)
+        px->scan_done = 1;
 }
 
 void qc_pixels_frame(qc_pixels *px, const qc_picture *pic, const qc_stats *s, int cut)

@@ -442,7 +442,9 @@ void qc_video_frame(qc_video *v, qc_picture *pic)
     v->end_time = pic->time + pic->duration;
     v->min_dur = fmin(v->min_dur, pic->duration);
     v->max_dur = fmax(v->max_dur, pic->duration);
-    qc_measure_frame(v->m, pic, v->lut[pic->full_range ? 1 : 0], &v->s);
+    if (v->pixels)
+        qc_pixels_scan_begin(v->pixels, pic);
+    qc_measure_frame(v->m, pic, v->lut[pic->full_range ? 1 : 0], &v->s, v->pixels);
     qc_series_add(&v->luma, pic->time, v->s.luma_mean);
     black_frame(v, pic);
     freeze_frame(v, pic);

@@ -211,7 +211,7 @@ static void test_measure(void **state)
     for (int y = 0; y < 9; y++)
         memset(s.y + (size_t)y * 640, 200, 384);
     qc_stats st;
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 1 - 9 * 384 / (640.0 * 360), 1e-9);
     assert_near(st.luma_mean, 16 + (200 - 16) * 9 * 384 / (640.0 * 360), 1e-6);
     assert_near(st.luma_outside, 0, 1e-12);
@@ -221,16 +221,16 @@ static void test_measure(void **state)
     assert_near(st.lum[0], lut[200] / (double)QC_LUM_SCALE, 1e-3);
     /* 37 is black (blackdetect: 16 + 0.10 x 219 = 37.9, truncated), 38 not. */
     memset(s.y, 37, 640 * 360);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 1, 1e-12);
     memset(s.y, 38, 640 * 360);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.black_fraction, 0, 1e-12);
     /* Superwhite on 10 % of the picture, chroma out of range on a quarter. */
     memset(s.y, 128, 640 * 360);
     memset(s.y, 250, 640 * 36);
     memset(s.u, 250, 320 * 45);
-    qc_measure_frame(m, &s.p, lut, &st);
+    qc_measure_frame(m, &s.p, lut, &st, NULL);
     assert_near(st.luma_outside, 0.10, 1e-9);
     assert_near(st.chroma_out, 0.25, 1e-9);
     assert_near(st.u[0], 250, 1e-4);
@@ -391,8 +391,10 @@ static void paint_ramp(synth *s, int k)
 typedef void (*paint_fn)(synth *s, int k);
 
 /* Feed 100 frames painted by `paint` (one shot at 25 fps) to a fresh
- * detector; returns the events found (the caller frees them). */
-static qc_events pixels_run(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint)
+ * detector; with `scan`, each frame's rows are first scanned 7 at a time,
+ * as the measurement pass does. Returns the events found (the caller
+ * frees them). */
+static qc_events pixels_run_once(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint, int scan)
 {
     qc_pixels *px = qc_pixels_new(g, p, 25);
     assert_non_null(px);
@@ -402,12 +404,35 @@ static qc_events pixels_run(const qc_grid *g, const pk_qc_profile *p, synth *s, 
         paint(s, k);
         s->p.number = k;
         s->p.time = k / 25.0;
+        if (scan) {
+            qc_pixels_scan_begin(px, &s->p);
+            for (int y = 7;; y += 7) {
+                qc_pixels_scan_rows(px, &s->p, y < s->p.h ? y : s->p.h);
+                if (y >= s->p.h)
+                    break;
+            }
+        }
         qc_pixels_frame(px, &s->p, &st, 0);
     }
     qc_events ev = {0};
     qc_pixels_finish(px, &ev);
     qc_pixels_free(px);
     free(bm);
+    return ev;
+}
+
+/* The events of pixels_run_once, which must be the same whether the rows
+ * were scanned by the measurement pass or by the sweep itself. */
+static qc_events pixels_run(const qc_grid *g, const pk_qc_profile *p, synth *s, paint_fn paint)
+{
+    qc_events plain = pixels_run_once(g, p, s, paint, 0);
+    qc_events ev = pixels_run_once(g, p, s, paint, 1);
+    assert_int_equal(ev.n, plain.n);
+    for (size_t i = 0; i < ev.n; i++) {
+        assert_string_equal(ev.v[i].type, plain.v[i].type);
+        assert_true(json_equal(ev.v[i].values, plain.v[i].values));
+    }
+    qc_events_free(&plain);
     return ev;
 }
 
