@@ -57,10 +57,19 @@ static pk_status copy_file(pk_ctx *ctx, const char *from, const char *to, mode_t
         close(in);
         return pk_fail(ctx, PK_ERR_OUTPUT, to, "cannot create: %s", strerror(e));
     }
-    static _Thread_local char buf[1 << 16];
+    /* On the heap, not thread-local: the operations module is loaded with
+     * dlopen, where every thread-local byte is dynamic TLS. */
+    enum { COPY_CHUNK = 1 << 16 };
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf) {
+        close(in);
+        close(out);
+        unlink(to);
+        return pk_fail(ctx, PK_ERR_INTERNAL, to, "out of memory");
+    }
     pk_status st = PK_OK;
     for (;;) {
-        ssize_t r = read(in, buf, sizeof buf);
+        ssize_t r = read(in, buf, COPY_CHUNK);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -84,6 +93,7 @@ static pk_status copy_file(pk_ctx *ctx, const char *from, const char *to, mode_t
     }
     if (st == PK_OK && fsync(out) != 0)
         st = pk_fail(ctx, PK_ERR_OUTPUT, to, "cannot sync: %s", strerror(errno));
+    free(buf);
     close(in);
     close(out);
     if (st != PK_OK)

@@ -100,8 +100,8 @@ typedef struct job {
     size_t nbatch;
     double batch_started;
     struct {
-        pk_stmt *asset_by_sha, *asset_insert, *asset_update, *print_upsert, *loc_by_path,
-            *loc_of_asset, *loc_update, *loc_insert, *loc_touch;
+        pk_stmt *asset_by_sha, *asset_insert, *asset_update, *print_upsert, *print_drop_old,
+            *loc_by_path, *loc_of_asset, *loc_update, *loc_insert, *loc_touch;
     } w;
 } job;
 
@@ -495,6 +495,10 @@ static const char *const writer_sql[] = {
     "thumbnail = coalesce(?, thumbnail) WHERE id = ?",
     "INSERT INTO fingerprint(asset_id, producer_id, kind, hash, data) VALUES (?,?,?,?,?) "
     "ON CONFLICT (asset_id, producer_id, kind) DO UPDATE SET hash = excluded.hash, data = excluded.data",
+    /* Fingerprints of another version of the same producer: never compared
+     * with the new ones, so they go when the new ones are stored. */
+    "DELETE FROM fingerprint WHERE asset_id = ?1 AND producer_id IN "
+    "(SELECT o.id FROM producer o JOIN producer n ON o.name = n.name WHERE n.id = ?2 AND o.id <> ?2)",
     "SELECT id FROM location WHERE path = ?",
     "SELECT id, path FROM location WHERE asset_id = ? ORDER BY missing DESC, id",
     "UPDATE location SET asset_id = ?, path = ?, folder = ?, name = ?, root = ?, size = ?, mtime_ns = ?, "
@@ -507,8 +511,9 @@ static const char *const writer_sql[] = {
 
 static pk_status prepare_writer(job *j)
 {
-    pk_stmt **slots[] = {&j->w.asset_by_sha, &j->w.asset_insert, &j->w.asset_update, &j->w.print_upsert,
-                         &j->w.loc_by_path,  &j->w.loc_of_asset, &j->w.loc_update,   &j->w.loc_insert,
+    pk_stmt **slots[] = {&j->w.asset_by_sha,  &j->w.asset_insert,   &j->w.asset_update,
+                         &j->w.print_upsert,  &j->w.print_drop_old, &j->w.loc_by_path,
+                         &j->w.loc_of_asset,  &j->w.loc_update,     &j->w.loc_insert,
                          &j->w.loc_touch};
     for (size_t i = 0; i < PK_ARRAY_LEN(slots); i++) {
         pk_status st = pk_db_prepare(j->store, writer_sql[i], slots[i]);
@@ -524,6 +529,7 @@ static void free_writer(job *j)
     pk_stmt_free(j->w.asset_insert);
     pk_stmt_free(j->w.asset_update);
     pk_stmt_free(j->w.print_upsert);
+    pk_stmt_free(j->w.print_drop_old);
     pk_stmt_free(j->w.loc_by_path);
     pk_stmt_free(j->w.loc_of_asset);
     pk_stmt_free(j->w.loc_update);
@@ -581,6 +587,16 @@ static int bind_meta(pk_stmt *q, int at, const pk_asset_meta *m, const result *r
     return at;
 }
 
+/* Remove the asset's fingerprints made by another version of `producer`
+ * (same name): a re-index after a fingerprint change leaves only the new. */
+static pk_status drop_old_prints(job *j, int64_t asset, int64_t producer)
+{
+    pk_stmt *q = j->w.print_drop_old;
+    pk_stmt_bind_int(q, 1, asset);
+    pk_stmt_bind_int(q, 2, producer);
+    return run_stmt(q, NULL);
+}
+
 static pk_status store_prints(job *j, int64_t asset, const pk_image_print *p)
 {
     struct {
@@ -594,7 +610,7 @@ static pk_status store_prints(job *j, int64_t asset, const pk_image_print *p)
         {"grid", 0, p->grid, sizeof p->grid},
         {"centre", 0, p->centre, sizeof p->centre},
     };
-    pk_status st = PK_OK;
+    pk_status st = drop_old_prints(j, asset, j->producer);
     for (size_t i = 0; i < PK_ARRAY_LEN(rows) && st == PK_OK; i++) {
         pk_stmt *q = j->w.print_upsert;
         pk_stmt_bind_int(q, 1, asset);
@@ -620,7 +636,7 @@ static pk_status store_av(job *j, int64_t asset, const pk_av_print *p)
         {"chroma", (int64_t)p->nchroma, p->chroma, p->nchroma * sizeof *p->chroma},
         {"frames", (int64_t)p->nframes, p->frames, p->nframes * sizeof *p->frames},
     };
-    pk_status st = PK_OK;
+    pk_status st = drop_old_prints(j, asset, j->av_producer);
     for (size_t i = 0; i < PK_ARRAY_LEN(rows) && st == PK_OK; i++) {
         if (i > 0 && !rows[i].len)
             continue;

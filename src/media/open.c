@@ -90,7 +90,7 @@ static int text_demuxer(const AVInputFormat *f)
 static int content_score(const char *path)
 {
     enum { PROBE_BYTES = 4096 };
-    static _Thread_local unsigned char buf[PROBE_BYTES + AVPROBE_PADDING_SIZE];
+    unsigned char buf[PROBE_BYTES + AVPROBE_PADDING_SIZE];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;

@@ -286,6 +286,9 @@ current_prints() { sqlite3 "$SUITE_TMP/ori.db" "SELECT count(DISTINCT f.asset_id
 expect "(no print of the current definition before)" [ "$(current_prints)" = 0 ]
 run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
 expect "re-index fingerprints again what an older definition printed" [ "$rc" -eq 0 -a "$(current_prints)" = 3 ]
+old_prints=$(sqlite3 "$SUITE_TMP/ori.db" "SELECT count(*) FROM fingerprint f
+  JOIN producer p ON p.id = f.producer_id WHERE p.version = 'old'")
+expect "... and the older definition's fingerprints are gone (none left behind)" [ "$old_prints" = 0 ]
 run_pk dupes --kind similar --json --catalog "$SUITE_TMP/ori.db"
 expect "... and the copies are grouped again" same_group similar upright.jpg turned.jpg
 # The fast JPEG path must not accept what the strict decoder refuses.
