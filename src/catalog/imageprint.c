@@ -2,14 +2,15 @@
  * imageprint.c — perceptual fingerprints of pictures: pHash, dHash and a
  * 16x16 structure grid, for all eight rotations/mirrorings at once.
  *
- * libvips makes the small picture (shrink-on-load: a 12-megapixel JPEG is
- * decoded at 1/8 scale by the DCT itself, then reduced with a proper
- * anti-alias filter, and turned upright by its EXIF orientation); the rest
- * is arithmetic on a 32x32 grey square and costs microseconds.
- *
- * TODO(image branch): replace the libvips calls by pk_image_thumbnail once
- * include/postkit/image.h lands, so RAW decoding and colour handling are
- * shared with the photo operations.
+ * One definition for every format: the picture, upright by its EXIF
+ * orientation, is reduced by area averaging to the thumbnail (longest side
+ * 256); the thumbnail file and every fingerprint come from those 8-bit RGB
+ * pixels (grey = Rec. 601 luma, reduced by area averaging again). Only the
+ * way to the upright picture differs: a JPEG read into memory is decoded by
+ * jpegsmall.c at 1/8 scale by the DCT itself; other formats (and JPEGs that
+ * path refuses) by libvips' thumbnailer, camera RAW through its embedded
+ * preview. The hashes are arithmetic on a 32x32 grey square and cost
+ * microseconds.
  */
 #include "catalog/internal.h"
 
@@ -168,7 +169,7 @@ static int to_srgb8(VipsImage *in, VipsImage **out)
 }
 
 /* Write the thumbnail to `thumb_path` atomically (temp + rename). */
-static pk_status save_thumbnail(pk_ctx *ctx, VipsImage *rgb, const char *thumb_path)
+static pk_status save_thumbnail(pk_ctx *ctx, const pk_rgb8 *rgb, const char *thumb_path)
 {
     if (pk_mkdirs_for(thumb_path) != 0)
         return pk_fail(ctx, PK_ERR_OUTPUT, thumb_path, "cannot create the thumbnail folder: %s",
@@ -176,17 +177,12 @@ static pk_status save_thumbnail(pk_ctx *ctx, VipsImage *rgb, const char *thumb_p
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lx.jpg", thumb_path, (long)getpid(),
              (unsigned long)pthread_self());
-    char why[256];
-    if (vips_jpegsave(rgb, tmp, "Q", 80, "strip", TRUE, NULL)) {
+    pk_status st = pk_jpeg_write_file(ctx, rgb, 80, tmp);
+    if (st == PK_OK && rename(tmp, thumb_path) != 0)
+        st = pk_fail(ctx, PK_ERR_OUTPUT, thumb_path, "cannot write thumbnail: %s", strerror(errno));
+    if (st != PK_OK)
         unlink(tmp);
-        return pk_fail(ctx, PK_ERR_OUTPUT, thumb_path, "cannot write thumbnail (%s)", vips_why(why, sizeof why));
-    }
-    if (rename(tmp, thumb_path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return pk_fail(ctx, PK_ERR_OUTPUT, thumb_path, "cannot write thumbnail: %s", strerror(e));
-    }
-    return PK_OK;
+    return st;
 }
 
 /* ---- the hashes, on a 32x32 grey square ------------------------------ */
@@ -253,8 +249,10 @@ static uint64_t phash(const float *g)
     return h;
 }
 
-/* Area-average a 1-D run of `n` samples into `m` (m < n). */
-static void area_resample(const float *in, int n, int stride, float *out, int m)
+/* Area-average a 1-D run of `n` samples (`stride` apart) into `m` samples
+ * (`ostride` apart): each output is the mean of the input span it covers,
+ * partial samples weighted by their overlap (m > n just repeats samples). */
+static void area_resample_strided(const float *in, int n, int stride, float *out, int m, int ostride)
 {
     double scale = (double)n / m;
     for (int j = 0; j < m; j++) {
@@ -263,8 +261,105 @@ static void area_resample(const float *in, int n, int stride, float *out, int m)
             double lo = i < a ? a : i, hi = i + 1 > b ? b : i + 1;
             s += in[i * stride] * (hi - lo);
         }
-        out[j] = (float)(s / scale);
+        out[j * ostride] = (float)(s / scale);
     }
+}
+
+static void area_resample(const float *in, int n, int stride, float *out, int m)
+{
+    area_resample_strided(in, n, stride, out, m, 1);
+}
+
+/* The taps of an area-averaging reduction of n samples to m along one
+ * axis: output j is the sum over k < count[j] of in[first[j] + k] *
+ * weight[j * stride + k], stride = taps per output (at most). */
+typedef struct taps {
+    int *first, *count;
+    float *weight;
+    int stride;
+} taps;
+
+static void taps_free(taps *t)
+{
+    free(t->first);
+    free(t->count);
+    free(t->weight);
+}
+
+static int taps_make(int n, int m, taps *t)
+{
+    double scale = (double)n / m;
+    t->stride = (int)ceil(scale) + 2;
+    t->first = malloc((size_t)m * sizeof *t->first);
+    t->count = malloc((size_t)m * sizeof *t->count);
+    t->weight = calloc((size_t)m * t->stride, sizeof *t->weight);
+    if (!t->first || !t->count || !t->weight) {
+        taps_free(t);
+        return -1;
+    }
+    for (int j = 0; j < m; j++) {
+        double a = j * scale, b = a + scale;
+        int k = 0;
+        t->first[j] = (int)a;
+        for (int i = (int)a; i < n && i < b && k < t->stride; i++, k++) {
+            double lo = i < a ? a : i, hi = i + 1 > b ? b : i + 1;
+            t->weight[j * t->stride + k] = (float)((hi - lo) / scale);
+        }
+        t->count[j] = k;
+    }
+    return 0;
+}
+
+/* Area-average a picture of `c` interleaved channels, iw x ih with rows
+ * `row` samples apart, into ow x oh floats (packed). The input is bytes
+ * (`bytes`) or floats (`floats`), whichever is not NULL. Rows are reduced
+ * across first, then whole rows are summed down, both in memory order.
+ * Returns -1 when out of memory. */
+static int area_reduce(const uint8_t *bytes, const float *floats, int iw, int ih, int row, int c, float *out,
+                       int ow, int oh)
+{
+    taps tx = {0}, ty = {0};
+    float *across = NULL;
+    int rc = -1;
+    if (taps_make(iw, ow, &tx) != 0 || taps_make(ih, oh, &ty) != 0 ||
+        !(across = malloc((size_t)ih * ow * c * sizeof *across)))
+        goto done;
+    for (int y = 0; y < ih; y++) {
+        float *o = across + (size_t)y * ow * c;
+        for (int x = 0; x < ow; x++)
+            for (int k = 0; k < c; k++) {
+                const float *w = tx.weight + (size_t)x * tx.stride;
+                size_t at = (size_t)y * row + (size_t)tx.first[x] * c + k;
+                float s = 0;
+                for (int t = 0; t < tx.count[x]; t++)
+                    s += w[t] * (bytes ? bytes[at + (size_t)t * c] : floats[at + (size_t)t * c]);
+                o[x * c + k] = s;
+            }
+    }
+    size_t width = (size_t)ow * c;
+    for (int y = 0; y < oh; y++) {
+        float *o = out + (size_t)y * width;
+        for (size_t i = 0; i < width; i++)
+            o[i] = 0;
+        for (int t = 0; t < ty.count[y]; t++) {
+            const float *in = across + (size_t)(ty.first[y] + t) * width;
+            float w = ty.weight[(size_t)y * ty.stride + t];
+            for (size_t i = 0; i < width; i++)
+                o[i] += w * in[i];
+        }
+    }
+    rc = 0;
+done:
+    free(across);
+    taps_free(&tx);
+    taps_free(&ty);
+    return rc;
+}
+
+static uint8_t to_byte(float v)
+{
+    int i = (int)lroundf(v);
+    return (uint8_t)(i < 0 ? 0 : i > 255 ? 255 : i);
 }
 
 static uint64_t dhash(const float *g)
@@ -363,80 +458,124 @@ double pk_grid_correlation(const uint8_t *a, const uint8_t *b, int t)
     return sab / sqrt(saa * sbb);
 }
 
-/* The central square of a grey picture, undistorted, as 32x32. */
-static int centre_square(VipsImage *grey, uint8_t *out)
+/* The thumbnail of an upright picture: area-reduced to a longest side of
+ * THUMB (never enlarged), in thumb->px (new allocation). -1: no memory. */
+static int make_thumbnail(const pk_rgb8 *im, pk_rgb8 *thumb)
 {
-    int w = grey->Xsize, h = grey->Ysize, side = w < h ? w : h;
-    VipsImage *sq = NULL, *small = NULL;
-    int rc = vips_crop(grey, &sq, (w - side) / 2, (h - side) / 2, side, side, NULL) ||
-             vips_resize(sq, &small, (double)PK_PRINT_CENTRE / side, "vscale",
-                         (double)PK_PRINT_CENTRE / side, NULL);
+    int w = im->width, h = im->height, longest = w > h ? w : h;
+    int tw = w, th = h;
+    if (longest > THUMB) {
+        tw = w == longest ? THUMB : (int)lround((double)w * THUMB / longest);
+        th = h == longest ? THUMB : (int)lround((double)h * THUMB / longest);
+        tw = tw < 1 ? 1 : tw;
+        th = th < 1 ? 1 : th;
+    }
+    size_t tn = (size_t)tw * th * 3;
+    float *r = malloc(tn * sizeof *r);
+    thumb->px = malloc(tn);
+    if (!r || !thumb->px) {
+        free(r);
+        free(thumb->px);
+        thumb->px = NULL;
+        return -1;
+    }
+    int rc = area_reduce(im->px, NULL, w, h, w * 3, 3, r, tw, th);
+    for (size_t i = 0; rc == 0 && i < tn; i++)
+        thumb->px[i] = to_byte(r[i]);
+    free(r);
+    thumb->width = tw;
+    thumb->height = th;
+    return rc;
+}
+
+/* Every fingerprint of a thumbnail (see pk_image_print). -1: no memory. */
+static int print_thumbnail(const pk_rgb8 *t, pk_image_print *out)
+{
+    int w = t->width, h = t->height;
+    float *grey = malloc((size_t)w * h * sizeof *grey);
+    if (!grey)
+        return -1;
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const uint8_t *p = t->px + i * 3;
+        grey[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+    }
+    float g[N * N], centre[PK_PRINT_CENTRE * PK_PRINT_CENTRE];
+    int side = w < h ? w : h;
+    const float *sq = grey + (size_t)((h - side) / 2) * w + (w - side) / 2;
+    int rc = area_reduce(NULL, grey, w, h, w, 1, g, N, N) ||
+             area_reduce(NULL, sq, side, side, w, 1, centre, PK_PRINT_CENTRE, PK_PRINT_CENTRE);
+    free(grey);
+    if (rc)
+        return -1;
+    fill_print(g, out);
+    for (int i = 0; i < PK_PRINT_CENTRE * PK_PRINT_CENTRE; i++)
+        out->centre[i] = to_byte(centre[i]);
+    out->width = w;
+    out->height = h;
+    return 0;
+}
+
+/* The upright picture by libvips: an 8-bit sRGB thumbnail, copied into
+ * pic->px (new allocation). */
+static pk_status vips_picture(pk_ctx *ctx, const char *path, pk_rgb8 *pic)
+{
+    VipsImage *thumb = NULL, *rgb = NULL;
+    pk_status st = load_thumbnail(ctx, path, &thumb);
+    if (st != PK_OK)
+        return st;
+    char why[256];
     size_t len = 0;
-    unsigned char *px = rc ? NULL : vips_image_write_to_memory(small, &len);
-    if (px && small->Xsize == PK_PRINT_CENTRE && small->Ysize == PK_PRINT_CENTRE) {
-        for (int i = 0; i < PK_PRINT_CENTRE * PK_PRINT_CENTRE; i++)
-            out[i] = px[(size_t)i * small->Bands];
+    unsigned char *px = NULL;
+    if (to_srgb8(thumb, &rgb) == 0)
+        px = vips_image_write_to_memory(rgb, &len);
+    int w = rgb ? rgb->Xsize : 0, h = rgb ? rgb->Ysize : 0, bands = rgb ? rgb->Bands : 0;
+    if (!px || bands < 1 || len < (size_t)w * h * bands) {
+        st = pk_fail(ctx, PK_ERR_INPUT, path, "unreadable or corrupt picture (%s)", vips_why(why, sizeof why));
+    } else if (!(pic->px = malloc((size_t)w * h * 3))) {
+        st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
     } else {
-        rc = -1;
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            for (int k = 0; k < 3; k++)
+                pic->px[i * 3 + k] = px[i * bands + (bands >= 3 ? k : 0)];
+        pic->width = w;
+        pic->height = h;
     }
     g_free(px);
-    if (sq)
-        g_object_unref(sq);
-    if (small)
-        g_object_unref(small);
-    return rc;
+    if (rgb)
+        g_object_unref(rgb);
+    g_object_unref(thumb);
+    return st;
+}
+
+pk_status pk_image_print_data(pk_ctx *ctx, const char *path, const void *data, size_t len,
+                              const char *thumb_path, pk_image_print *out)
+{
+    memset(out, 0, sizeof *out);
+    pk_rgb8 pic = {0}, thumb = {0};
+    pk_status st = PK_OK;
+    if (!data || pk_is_camera_raw(path) || pk_jpeg_decode_small(data, len, THUMB, &pic) != 0)
+        st = vips_picture(ctx, path, &pic);
+    if (st == PK_OK && make_thumbnail(&pic, &thumb) != 0)
+        st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
+    if (st == PK_OK && print_thumbnail(&thumb, out) != 0)
+        st = pk_fail(ctx, PK_ERR_INTERNAL, path, "out of memory");
+    /* The size as displayed comes from the probe; the thumbnail only tells
+     * the aspect. */
+    if (st == PK_OK && thumb_path)
+        st = save_thumbnail(ctx, &thumb, thumb_path);
+    free(pic.px);
+    free(thumb.px);
+    return st;
 }
 
 pk_status pk_image_print_file(pk_ctx *ctx, const char *path, const char *thumb_path,
                               pk_image_print *out)
 {
-    VipsImage *thumb = NULL, *rgb = NULL, *grey = NULL, *small = NULL;
-    pk_status st = load_thumbnail(ctx, path, &thumb);
-    if (st != PK_OK)
-        return st;
-    char why[256];
-    memset(out, 0, sizeof *out);
-    /* Decode once into memory: the loader streams (sequential access), and
-     * the small picture is used twice (hashes, thumbnail file). */
-    VipsImage *mem = vips_image_copy_memory(thumb);
-    g_object_unref(thumb);
-    thumb = mem;
-    if (!thumb)
-        return pk_fail(ctx, PK_ERR_INPUT, path, "unreadable or corrupt picture (%s)", vips_why(why, sizeof why));
-    if (to_srgb8(thumb, &rgb) || vips_colourspace(rgb, &grey, VIPS_INTERPRETATION_B_W, NULL) ||
-        vips_resize(grey, &small, (double)N / grey->Xsize, "vscale", (double)N / grey->Ysize, NULL)) {
-        st = pk_fail(ctx, PK_ERR_INPUT, path, "cannot reduce the picture (%s)", vips_why(why, sizeof why));
-        goto done;
-    }
+    unsigned char *data = NULL;
     size_t len = 0;
-    unsigned char *px = vips_image_write_to_memory(small, &len);
-    if (!px || small->Xsize != N || small->Ysize != N || len < N * N * (size_t)small->Bands) {
-        g_free(px);
-        st = pk_fail(ctx, PK_ERR_INPUT, path, "cannot reduce the picture (%s)", vips_why(why, sizeof why));
-        goto done;
-    }
-    float g[N * N];
-    for (int i = 0; i < N * N; i++)
-        g[i] = px[(size_t)i * small->Bands];
-    g_free(px);
-    fill_print(g, out);
-    if (centre_square(grey, out->centre) != 0) {
-        st = pk_fail(ctx, PK_ERR_INPUT, path, "cannot reduce the picture (%s)", vips_why(why, sizeof why));
-        goto done;
-    }
-    /* The size as displayed comes from the probe; the thumbnail only tells
-     * the aspect. */
-    out->width = thumb->Xsize;
-    out->height = thumb->Ysize;
-    if (thumb_path)
-        st = save_thumbnail(ctx, rgb, thumb_path);
-done:
-    if (small)
-        g_object_unref(small);
-    if (grey)
-        g_object_unref(grey);
-    if (rgb)
-        g_object_unref(rgb);
-    g_object_unref(thumb);
+    pk_status st = pk_is_jpeg_name(path) ? pk_read_content(ctx, path, PK_READ_ONCE_MAX, &data, &len) : PK_OK;
+    if (st == PK_OK)
+        st = pk_image_print_data(ctx, path, data, len, thumb_path, out);
+    free(data);
     return st;
 }

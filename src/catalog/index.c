@@ -399,27 +399,40 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
         return NULL;
     r->kind = OUT_FAILED;
     struct stat sb;
+    unsigned char *data = NULL;
+    size_t len = 0;
     pk_status st = pk_check_input_file(wctx, t->path, &sb);
     if (st == PK_OK) {
         r->size = sb.st_size;
         r->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-        st = pk_fast_hash(wctx, t->path, r->fast);
     }
+    /* A JPEG is read once: both hashes and the decode use those bytes.
+     * Not one that may only have been touched: its head and tail tell. */
+    int maybe_touched = t->loc_id && t->old_sha[0] && r->size == t->old_size;
+    if (st == PK_OK && !maybe_touched && pk_is_jpeg_name(t->path))
+        st = pk_read_content(wctx, t->path, PK_READ_ONCE_MAX, &data, &len);
+    if (st == PK_OK && data)
+        pk_fast_hash_buffer(data, len, r->fast);
+    else if (st == PK_OK)
+        st = pk_fast_hash(wctx, t->path, r->fast);
     /* Same size and same head and tail: the content did not change, only
      * its time stamp (a copy that kept no mtime, a `touch`). */
-    int same_content = st == PK_OK && t->loc_id && t->old_sha[0] && r->size == t->old_size &&
-                       strcmp(r->fast, t->old_fast) == 0;
+    int same_content = st == PK_OK && maybe_touched && strcmp(r->fast, t->old_fast) == 0;
     if (same_content && !t->stale_print) {
         r->kind = OUT_TOUCHED;
+        free(data);
         return r;
     }
     if (st == PK_OK && same_content)
         snprintf(r->sha, sizeof r->sha, "%s", t->old_sha);
+    else if (st == PK_OK && data)
+        pk_sha256_buffer(data, len, r->sha);
     else if (st == PK_OK)
         st = pk_sha256_file(wctx, t->path, r->sha);
     if (st != PK_OK) {
         r->status = st;
         snprintf(r->error, sizeof r->error, "%s", pk_ctx_errmsg(wctx));
+        free(data);
         return r;
     }
     r->kind = OUT_READ;
@@ -433,7 +446,8 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
                                                   "recognises its content)");
     if (st == PK_OK && type && strcmp(type, "photo") == 0) {
         char *thumb = j->thumbnails ? pk_catalog_thumb_path(j->cache_dir, r->sha) : NULL;
-        st = pk_image_print_file(wctx, t->path, thumb, &r->print);
+        st = data ? pk_image_print_data(wctx, t->path, data, len, thumb, &r->print)
+                  : pk_image_print_file(wctx, t->path, thumb, &r->print);
         r->has_print = st == PK_OK;
         if (st == PK_OK)
             r->thumb = thumb;
@@ -452,6 +466,7 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
         r->status = st;
         snprintf(r->error, sizeof r->error, "%s", pk_ctx_errmsg(wctx));
     }
+    free(data);
     return r;
 }
 

@@ -84,3 +84,11 @@ pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65])
         to_hex(digest, len, hex);
     return st;
 }
+
+void pk_sha256_buffer(const void *data, size_t len, char hex[65])
+{
+    unsigned char digest[PK_DIGEST_MAX];
+    unsigned n = 0;
+    EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL);
+    to_hex(digest, n, hex);
+}

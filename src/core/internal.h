@@ -57,6 +57,8 @@ pk_status pk_check_input_file(pk_ctx *ctx, const char *path, struct stat *st_out
 
 /* hash.c: SHA-256 of a whole file, streamed; hex is 65 bytes. */
 pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65]);
+/* The same for bytes in memory (the whole content of a file read once). */
+void pk_sha256_buffer(const void *data, size_t len, char hex[65]);
 
 /* The raw digest of a whole file, streamed, by algorithm "sha1", "sha256" or
  * "sha512" (PK_ERR_USAGE for another name); *len receives its length in

@@ -260,6 +260,40 @@ fi
 
 # ---- near-duplicate audio and video (corpus) ------------------------------------
 
+# ---- EXIF orientation and the fingerprint version --------------------------------
+
+# A 12-megapixel-like JPEG is decoded at 1/8 scale; its EXIF orientation
+# must still turn it upright before the thumbnail and the fingerprints.
+ori="$SUITE_TMP/orient"
+mkdir -p "$ori"
+ffmpeg -loglevel error -y -f lavfi -i "gradients=s=1800x2400:seed=7:n=5" -frames:v 1 "$ori/upright.jpg"
+ffmpeg -loglevel error -y -i "$ori/upright.jpg" -vf transpose=2 -frames:v 1 "$ori/turned.jpg"
+exiftool -q -overwrite_original -n -Orientation=6 "$ori/turned.jpg"
+ffmpeg -loglevel error -y -f lavfi -i "gradients=s=1800x2400:seed=3:n=5" -vf hue=h=200 -frames:v 1 "$ori/other.jpg"
+run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
+expect "index of the oriented photos exits 0" [ "$rc" -eq 0 ]
+run_pk dupes --kind similar --json --catalog "$SUITE_TMP/ori.db"
+expect "a copy stored turned, with EXIF orientation 6, is similar to the upright one (no --rotations)" \
+  same_group similar upright.jpg turned.jpg
+expect "... and an unrelated picture is not" [ "$(groups_with similar other.jpg)" = 0 ]
+thumb=$(sqlite3 "$SUITE_TMP/ori.db" "SELECT a.thumbnail FROM asset a JOIN location l ON l.asset_id = a.id
+  WHERE l.name = 'turned.jpg'")
+expect "its thumbnail is upright: 192x256" [ "$(vipsheader -f width "$thumb")x$(vipsheader -f height "$thumb")" = 192x256 ]
+# A catalogue fingerprinted by an earlier definition: re-index recomputes.
+sqlite3 "$SUITE_TMP/ori.db" "UPDATE producer SET version = 'old' WHERE name = 'image-print'"
+current_prints() { sqlite3 "$SUITE_TMP/ori.db" "SELECT count(DISTINCT f.asset_id) FROM fingerprint f
+  JOIN producer p ON p.id = f.producer_id WHERE p.name = 'image-print' AND p.version <> 'old' AND f.kind = 'phash'"; }
+expect "(no print of the current definition before)" [ "$(current_prints)" = 0 ]
+run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
+expect "re-index fingerprints again what an older definition printed" [ "$rc" -eq 0 -a "$(current_prints)" = 3 ]
+run_pk dupes --kind similar --json --catalog "$SUITE_TMP/ori.db"
+expect "... and the copies are grouped again" same_group similar upright.jpg turned.jpg
+# The fast JPEG path must not accept what the strict decoder refuses.
+head -c 20000 "$ori/upright.jpg" >"$ori/truncated.jpg"
+run_pk index "$ori" --catalog "$SUITE_TMP/ori.db"
+expect "a truncated JPEG makes index exit 3" [ "$rc" -eq 3 ]
+expect "... reported as unreadable, by name" grep -q "truncated.jpg: unreadable or corrupt picture" "$err"
+
 if have_corpus audio_neardup; then
   au="$SUITE_TMP/audio"
   mkdir -p "$au"

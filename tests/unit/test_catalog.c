@@ -814,6 +814,48 @@ static void test_centre_hash_turns(void **state)
     assert_true(best <= 2);
 }
 
+/* The fast hash of a file read once into memory is the one pk_fast_hash
+ * reads from disk (head and tail), at every size boundary: otherwise a
+ * touched file would look changed at the next index. Also the whole-file
+ * read and the in-memory SHA-256. */
+static void test_fast_hash_of_buffer(void **state)
+{
+    fixture *f = *state;
+    static const size_t sizes[] = {0, 1, 1000, 65535, 65536, 65537, 100000, 131072, 131073, 300001};
+    enum { MAX = 300001 };
+    unsigned char *bytes = malloc(MAX);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < MAX; i++)
+        bytes[i] = (unsigned char)(i * 2654435761u >> 13);
+    char path[128];
+    snprintf(path, sizeof path, "%s/bytes.bin", f->dir);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        FILE *out = fopen(path, "wb");
+        assert_non_null(out);
+        assert_int_equal(fwrite(bytes, 1, sizes[k], out), sizes[k]);
+        assert_int_equal(fclose(out), 0);
+        char from_file[17], from_memory[17], sha_file[65], sha_memory[65];
+        assert_int_equal(pk_fast_hash(f->ctx, path, from_file), PK_OK);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        assert_int_equal(pk_read_content(f->ctx, path, MAX, &data, &len), PK_OK);
+        assert_true(data != NULL && len == sizes[k]);
+        pk_fast_hash_buffer(data, len, from_memory);
+        assert_string_equal(from_file, from_memory);
+        assert_int_equal(pk_sha256_file(f->ctx, path, sha_file), PK_OK);
+        pk_sha256_buffer(data, len, sha_memory);
+        assert_string_equal(sha_file, sha_memory);
+        free(data);
+    }
+    /* Larger than the limit: not read, not an error. */
+    unsigned char *data = bytes;
+    size_t len = 1;
+    assert_int_equal(pk_read_content(f->ctx, path, 1000, &data, &len), PK_OK);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    free(bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_measure_words),
         cmocka_unit_test(test_measure_cover),
         cmocka_unit_test(test_centre_hash_turns),
+        cmocka_unit_test_setup_teardown(test_fast_hash_of_buffer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
