@@ -1009,6 +1009,113 @@ static int after(void **state)
     return 0;
 }
 
+/* ---- the faces' JPEG draft decode ----------------------------------- */
+
+/* Assert that pk_jpeg_load_draft gives exactly the pixels of
+ * pk_image_load's draft (as the faces load it) for `path` at max_size. */
+static void assert_draft_same(fixture *f, const char *path, int max_size)
+{
+    uint8_t *px;
+    int w, h;
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, max_size, &px, &w, &h), PK_OK);
+    assert_non_null(px);
+    pk_image_options o = {.max_size = max_size, .draft = 1, .colour = PK_COLOUR_SRGB8, .rgb = 1,
+                          .flatten = 1};
+    VipsImage *im;
+    assert_int_equal(pk_image_load(f->ctx, path, &o, &im), PK_OK);
+    print_message("%s at %d: %dx%d, libvips %dx%d\n", path, max_size, w, h, im->Xsize, im->Ysize);
+    assert_int_equal(w, im->Xsize);
+    assert_int_equal(h, im->Ysize);
+    assert_int_equal(im->Bands, 3);
+    size_t size = 0;
+    void *ref = vips_image_write_to_memory(im, &size);
+    assert_non_null(ref);
+    assert_int_equal(size, (size_t)w * h * 3);
+    assert_memory_equal(px, ref, size);
+    g_free(ref);
+    g_object_unref(im);
+    free(px);
+}
+
+static void test_jpeg_draft(void **state)
+{
+    fixture *f = *state;
+    /* Detail everywhere and sides that are no multiple of 8, so the DCT
+     * scale, the crop of the partial last block and the colour
+     * conversion all show. */
+    VipsImage *noise, *colour;
+    assert_int_equal(vips_gaussnoise(&noise, 2051, 1367, "mean", 128.0, "sigma", 50.0, NULL), 0);
+    VipsImage *bands[3] = {noise, NULL, NULL};
+    assert_int_equal(vips_rot180(noise, &bands[1], NULL), 0);
+    assert_int_equal(vips_flip(noise, &bands[2], VIPS_DIRECTION_HORIZONTAL, NULL), 0);
+    assert_int_equal(vips_bandjoin(bands, &colour, 3, NULL), 0);
+    VipsImage *rgb;
+    assert_int_equal(vips_copy(colour, &rgb, "interpretation", VIPS_INTERPRETATION_sRGB, NULL), 0);
+    const char *names[] = {"draft-rgb.jpg", "draft-grey.jpg"};
+    char path[256];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s", in_dir(f, names[i]));
+        VipsImage *src = i == 0 ? rgb : noise;
+        assert_int_equal(vips_jpegsave(src, path, "Q", 90, "strip", TRUE, NULL), 0);
+        /* 1/4 and 1/8 (2051 is just over 4 x 512 and 8 x 256), 1/2 just
+         * under 1/4 (2051 < 4 x 513), and whole. */
+        assert_draft_same(f, path, 512);
+        assert_draft_same(f, path, 256);
+        assert_draft_same(f, path, 513);
+        assert_draft_same(f, path, 1500);
+    }
+    if (have_tool("exiftool")) {
+        char cmd[600];
+        for (int n = 2; n <= 8; n++) {
+            snprintf(path, sizeof path, "%s/draft-orient%d.jpg", f->dir, n);
+            assert_int_equal(vips_jpegsave(rgb, path, "Q", 90, "strip", TRUE, NULL), 0);
+            snprintf(cmd, sizeof cmd, "exiftool -q -overwrite_original -n -Orientation=%d '%s'", n, path);
+            assert_int_equal(system(cmd), 0);
+            assert_draft_same(f, path, 512);
+        }
+    }
+    /* An embedded profile (even sRGB's) and CMYK are left to pk_image_load. */
+    cmsHPROFILE p = cmsCreate_sRGBProfile();
+    cmsUInt32Number len = 0;
+    assert_true(cmsSaveProfileToMem(p, NULL, &len));
+    void *icc = malloc(len);
+    assert_true(cmsSaveProfileToMem(p, icc, &len));
+    cmsCloseProfile(p);
+    VipsImage *tagged;
+    assert_int_equal(vips_copy(rgb, &tagged, NULL), 0);
+    vips_image_set_blob_copy(tagged, VIPS_META_ICC_NAME, icc, len);
+    free(icc);
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft-icc.jpg"));
+    assert_int_equal(vips_jpegsave(tagged, path, "Q", 90, NULL), 0);
+    g_object_unref(tagged);
+    uint8_t *px = (uint8_t *)"";
+    int w, h;
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    VipsImage *cmyk;
+    assert_int_equal(vips_copy(colour, &cmyk, NULL), 0);
+    VipsImage *four;
+    assert_int_equal(vips_bandjoin2(cmyk, noise, &four, NULL), 0);
+    VipsImage *typed;
+    assert_int_equal(vips_copy(four, &typed, "interpretation", VIPS_INTERPRETATION_CMYK, NULL), 0);
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft-cmyk.jpg"));
+    assert_int_equal(vips_jpegsave(typed, path, "Q", 90, "strip", TRUE, NULL), 0);
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    /* Not a JPEG by name, or not by content: not for this path either. */
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft.png"));
+    assert_int_equal(vips_pngsave(rgb, path, NULL), 0);
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    g_object_unref(typed);
+    g_object_unref(four);
+    g_object_unref(cmyk);
+    g_object_unref(rgb);
+    g_object_unref(colour);
+    for (int i = 0; i < 3; i++)
+        g_object_unref(bands[i]);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, before, after)
 
 int main(void)
@@ -1028,6 +1135,7 @@ int main(void)
         TEST(test_save_metadata),
         TEST(test_damaged),
         TEST(test_raw_develop),
+        TEST(test_jpeg_draft),
     };
     return cmocka_run_group_tests_name("image", tests, setup, teardown);
 }
