@@ -363,22 +363,32 @@ static void test_profile_to_linear(void **state)
 /* A JPEG tagged with an sRGB profile (lcms2's own, not the one libvips
  * converts to) is already sRGB: PK_COLOUR_SRGB8 delivers its own pixels
  * with its own profile attached, no conversion. */
-static void test_srgb_tagged_unchanged(void **state)
+/* A copy of `im` carrying lcms2's sRGB profile. */
+static VipsImage *srgb_tagged(VipsImage *im)
 {
-    fixture *f = *state;
-    VipsImage *ref = patch_image(), *tagged;
     cmsHPROFILE p = cmsCreate_sRGBProfile();
     cmsUInt32Number len = 0;
     assert_true(cmsSaveProfileToMem(p, NULL, &len));
     void *icc = malloc(len);
     assert_true(cmsSaveProfileToMem(p, icc, &len));
     cmsCloseProfile(p);
-    assert_int_equal(vips_copy(ref, &tagged, NULL), 0);
+    VipsImage *tagged;
+    assert_int_equal(vips_copy(im, &tagged, NULL), 0);
     vips_image_set_blob_copy(tagged, VIPS_META_ICC_NAME, icc, len);
+    free(icc);
+    return tagged;
+}
+
+static void test_srgb_tagged_unchanged(void **state)
+{
+    fixture *f = *state;
+    VipsImage *ref = patch_image(), *tagged = srgb_tagged(ref);
     char path[256];
     snprintf(path, sizeof path, "%s", in_dir(f, "srgb-tagged.jpg"));
     assert_int_equal(vips_jpegsave(tagged, path, "Q", 95, NULL), 0);
-    g_object_unref(tagged);
+    const void *icc;
+    size_t len;
+    assert_int_equal(vips_image_get_blob(tagged, VIPS_META_ICC_NAME, &icc, &len), 0);
     VipsImage *keep, *srgb;
     pk_image_options o8 = {.colour = PK_COLOUR_SRGB8};
     assert_int_equal(pk_image_load(f->ctx, path, NULL, &keep), PK_OK);
@@ -388,7 +398,7 @@ static void test_srgb_tagged_unchanged(void **state)
     size_t got_len;
     assert_int_equal(vips_image_get_blob(srgb, VIPS_META_ICC_NAME, &got, &got_len), 0);
     assert_true(got_len == len && memcmp(got, icc, len) == 0);
-    free(icc);
+    g_object_unref(tagged);
     for (int y = 0; y < 16; y += 5)
         for (int x = 0; x < 64; x += 7) {
             double k[3], s8[3];
@@ -1075,16 +1085,7 @@ static void test_jpeg_draft(void **state)
         }
     }
     /* An embedded profile (even sRGB's) and CMYK are left to pk_image_load. */
-    cmsHPROFILE p = cmsCreate_sRGBProfile();
-    cmsUInt32Number len = 0;
-    assert_true(cmsSaveProfileToMem(p, NULL, &len));
-    void *icc = malloc(len);
-    assert_true(cmsSaveProfileToMem(p, icc, &len));
-    cmsCloseProfile(p);
-    VipsImage *tagged;
-    assert_int_equal(vips_copy(rgb, &tagged, NULL), 0);
-    vips_image_set_blob_copy(tagged, VIPS_META_ICC_NAME, icc, len);
-    free(icc);
+    VipsImage *tagged = srgb_tagged(rgb);
     snprintf(path, sizeof path, "%s", in_dir(f, "draft-icc.jpg"));
     assert_int_equal(vips_jpegsave(tagged, path, "Q", 90, NULL), 0);
     g_object_unref(tagged);
