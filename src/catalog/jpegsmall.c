@@ -106,8 +106,21 @@ int pk_is_jpeg_data(const void *data, size_t len)
     return len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
 }
 
-/* Decode into *rgb (the whole body: the caller frees). Returns 0, or -1
- * when the stream is not for this path (see the contract in internal.h). */
+/* Does a saved APP2 marker hold (a part of) an ICC profile? */
+static int has_icc(const jpeg_saved_marker_ptr markers)
+{
+    for (jpeg_saved_marker_ptr m = markers; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 2 && m->data_length >= 12 && memcmp(m->data, "ICC_PROFILE\0", 12) == 0)
+            return 1;
+    return 0;
+}
+
+/* Decode into *rgb (the whole body: the caller frees). The DCT scale is
+ * the largest leaving the longest side at least min_side when min_side >
+ * 0, else the one pk_image_load's draft picks for -min_side (the largest
+ * of 8, 4, 2 that the longest side is at least that many times); the
+ * latter also refuses an embedded ICC profile. Returns 0, or -1 when the
+ * stream is not for this path (see the contract in internal.h). */
 static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
 {
     struct jpeg_decompress_struct d;
@@ -123,19 +136,27 @@ static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
     jpeg_create_decompress(&d);
     jpeg_mem_src(&d, data, (unsigned long)len);
     jpeg_save_markers(&d, JPEG_APP0 + 1, 0xFFFF);
+    if (min_side < 0)
+        jpeg_save_markers(&d, JPEG_APP0 + 2, 0xFFFF);
     jpeg_read_header(&d, TRUE);
     /* The saved markers live until jpeg_finish_decompress. */
     volatile int orientation = exif_orientation(d.marker_list);
     /* CMYK and YCCK need colour management: the general path has it. */
-    if (d.jpeg_color_space != JCS_YCbCr && d.jpeg_color_space != JCS_GRAYSCALE &&
-        d.jpeg_color_space != JCS_RGB) {
+    if ((d.jpeg_color_space != JCS_YCbCr && d.jpeg_color_space != JCS_GRAYSCALE &&
+         d.jpeg_color_space != JCS_RGB) ||
+        (min_side < 0 && has_icc(d.marker_list))) {
         jpeg_destroy_decompress(&d);
         return -1;
     }
-    unsigned longest = d.image_width > d.image_height ? d.image_width : d.image_height;
+    unsigned full_w = d.image_width, full_h = d.image_height;
+    unsigned longest = full_w > full_h ? full_w : full_h;
     unsigned denom = 8;
-    while (denom > 1 && (longest + denom - 1) / denom < (unsigned)min_side)
-        denom /= 2;
+    if (min_side > 0)
+        while (denom > 1 && (longest + denom - 1) / denom < (unsigned)min_side)
+            denom /= 2;
+    else
+        while (denom > 1 && longest < denom * (unsigned)-min_side)
+            denom /= 2;
     d.scale_num = 1;
     d.scale_denom = denom;
     d.out_color_space = JCS_RGB;
@@ -155,6 +176,17 @@ static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
     if (g.warnings) {
         free(pixels);
         return -1;
+    }
+    if (min_side < 0) {
+        /* libvips' shrink-on-load drops the last, partial block of a side
+         * that is not a multiple of the scale: the same pixels, cropped. */
+        int cw = (int)(full_w / denom), ch = (int)(full_h / denom);
+        if (cw >= 1 && ch >= 1 && (cw < w || ch < h)) {
+            for (int y = 1; y < ch; y++)
+                memmove(pixels + (size_t)y * cw * 3, pixels + (size_t)y * w * 3, (size_t)cw * 3);
+            w = cw;
+            h = ch;
+        }
     }
     if (orientation != 1) {
         int ow, oh;
@@ -178,6 +210,29 @@ int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb8 *ou
     if (!pk_is_jpeg_data(data, len))
         return -1;
     return decode(data, len, min_side, out);
+}
+
+pk_status pk_jpeg_load_draft(pk_ctx *ctx, const char *path, int max_size, uint8_t **px, int *width,
+                             int *height)
+{
+    *px = NULL;
+    *width = *height = 0;
+    if (!pk_is_jpeg_name(path) || max_size < 1)
+        return PK_OK;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    pk_status st = pk_read_content(ctx, path, PK_READ_ONCE_MAX, &data, &len);
+    if (st != PK_OK || !data)
+        return st;
+    pk_rgb8 pic;
+    memset(&pic, 0, sizeof pic);
+    if (pk_is_jpeg_data(data, len) && decode(data, len, -max_size, &pic) == 0) {
+        *px = pic.px;
+        *width = pic.width;
+        *height = pic.height;
+    }
+    free(data);
+    return PK_OK;
 }
 
 /* Encode into an open file; 0 or -1. */

@@ -289,6 +289,53 @@ static pk_status find_in_image(pk_ctx *ctx, pk_face_finder *f, VipsImage *im, pk
     return PK_OK;
 }
 
+/* libvips' "postclose" handler: frees the malloc'ed pixels an image was
+ * wrapped around. */
+static void free_pixels(VipsImage *im, void *px)
+{
+    (void)im;
+    free(px);
+}
+
+/* A JPEG decoded by libjpeg directly, without libvips' per-image threads
+ * and region buffers: the pixels of pk_image_load's draft (same DCT scale,
+ * turned upright), wrapped for the pipeline. *im is NULL (not an error)
+ * when the file is not a plain JPEG for that path (ICC profile, CMYK,
+ * decoder warnings, a picture that would still need a resize...): the
+ * caller then loads it the general way. Errors: those of
+ * pk_check_input_file (named as pk_image_load names them), PK_ERR_INPUT
+ * (reading), PK_ERR_INTERNAL. */
+static pk_status load_jpeg_fast(pk_ctx *ctx, const char *path, int load_size, VipsImage **im)
+{
+    *im = NULL;
+    uint8_t *px;
+    int width, height;
+    pk_status st = pk_check_input_file(ctx, path, NULL);
+    if (st == PK_OK)
+        st = pk_jpeg_load_draft(ctx, path, load_size, &px, &width, &height);
+    if (st != PK_OK || !px)
+        return st;
+    if ((width > height ? width : height) >= 2 * load_size) {
+        free(px);
+        return PK_OK;
+    }
+    if ((st = pk_image_libs_start(ctx, path)) != PK_OK) {
+        free(px);
+        return st;
+    }
+    VipsImage *w = vips_image_new_from_memory(px, (size_t)width * 3 * (size_t)height, width, height, 3,
+                                              VIPS_FORMAT_UCHAR);
+    if (!w) {
+        free(px);
+        vips_error_clear();
+        return pk_fail(ctx, PK_ERR_INTERNAL, path, "cannot wrap a picture for libvips");
+    }
+    g_signal_connect(w, "postclose", G_CALLBACK(free_pixels), px);
+    w->Type = VIPS_INTERPRETATION_sRGB;
+    *im = w;
+    return PK_OK;
+}
+
 pk_status pk_face_find_file(pk_ctx *ctx, pk_face_finder *f, const char *path, pk_face **faces, size_t *n,
                             int *width, int *height, pk_face_timing *timing)
 {
@@ -297,8 +344,10 @@ pk_status pk_face_find_file(pk_ctx *ctx, pk_face_finder *f, const char *path, pk
     double t0 = pk_monotonic_seconds();
     pk_image_options o = {.max_size = f->opts.load_size, .draft = 1, .colour = PK_COLOUR_SRGB8,
                           .rgb = 1, .flatten = 1};
-    VipsImage *im;
-    pk_status st = pk_image_load(ctx, path, &o, &im);
+    VipsImage *im = NULL;
+    pk_status st = load_jpeg_fast(ctx, path, f->opts.load_size, &im);
+    if (st == PK_OK && !im)
+        st = pk_image_load(ctx, path, &o, &im);
     if (st != PK_OK)
         return st;
     if (timing)

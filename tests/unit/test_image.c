@@ -363,22 +363,32 @@ static void test_profile_to_linear(void **state)
 /* A JPEG tagged with an sRGB profile (lcms2's own, not the one libvips
  * converts to) is already sRGB: PK_COLOUR_SRGB8 delivers its own pixels
  * with its own profile attached, no conversion. */
-static void test_srgb_tagged_unchanged(void **state)
+/* A copy of `im` carrying lcms2's sRGB profile. */
+static VipsImage *srgb_tagged(VipsImage *im)
 {
-    fixture *f = *state;
-    VipsImage *ref = patch_image(), *tagged;
     cmsHPROFILE p = cmsCreate_sRGBProfile();
     cmsUInt32Number len = 0;
     assert_true(cmsSaveProfileToMem(p, NULL, &len));
     void *icc = malloc(len);
     assert_true(cmsSaveProfileToMem(p, icc, &len));
     cmsCloseProfile(p);
-    assert_int_equal(vips_copy(ref, &tagged, NULL), 0);
+    VipsImage *tagged;
+    assert_int_equal(vips_copy(im, &tagged, NULL), 0);
     vips_image_set_blob_copy(tagged, VIPS_META_ICC_NAME, icc, len);
+    free(icc);
+    return tagged;
+}
+
+static void test_srgb_tagged_unchanged(void **state)
+{
+    fixture *f = *state;
+    VipsImage *ref = patch_image(), *tagged = srgb_tagged(ref);
     char path[256];
     snprintf(path, sizeof path, "%s", in_dir(f, "srgb-tagged.jpg"));
     assert_int_equal(vips_jpegsave(tagged, path, "Q", 95, NULL), 0);
-    g_object_unref(tagged);
+    const void *icc;
+    size_t len;
+    assert_int_equal(vips_image_get_blob(tagged, VIPS_META_ICC_NAME, &icc, &len), 0);
     VipsImage *keep, *srgb;
     pk_image_options o8 = {.colour = PK_COLOUR_SRGB8};
     assert_int_equal(pk_image_load(f->ctx, path, NULL, &keep), PK_OK);
@@ -388,7 +398,7 @@ static void test_srgb_tagged_unchanged(void **state)
     size_t got_len;
     assert_int_equal(vips_image_get_blob(srgb, VIPS_META_ICC_NAME, &got, &got_len), 0);
     assert_true(got_len == len && memcmp(got, icc, len) == 0);
-    free(icc);
+    g_object_unref(tagged);
     for (int y = 0; y < 16; y += 5)
         for (int x = 0; x < 64; x += 7) {
             double k[3], s8[3];
@@ -1009,6 +1019,104 @@ static int after(void **state)
     return 0;
 }
 
+/* ---- the faces' JPEG draft decode ----------------------------------- */
+
+/* Assert that pk_jpeg_load_draft gives exactly the pixels of
+ * pk_image_load's draft (as the faces load it) for `path` at max_size. */
+static void assert_draft_same(fixture *f, const char *path, int max_size)
+{
+    uint8_t *px;
+    int w, h;
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, max_size, &px, &w, &h), PK_OK);
+    assert_non_null(px);
+    pk_image_options o = {.max_size = max_size, .draft = 1, .colour = PK_COLOUR_SRGB8, .rgb = 1,
+                          .flatten = 1};
+    VipsImage *im;
+    assert_int_equal(pk_image_load(f->ctx, path, &o, &im), PK_OK);
+    print_message("%s at %d: %dx%d, libvips %dx%d\n", path, max_size, w, h, im->Xsize, im->Ysize);
+    assert_int_equal(w, im->Xsize);
+    assert_int_equal(h, im->Ysize);
+    assert_int_equal(im->Bands, 3);
+    size_t size = 0;
+    void *ref = vips_image_write_to_memory(im, &size);
+    assert_non_null(ref);
+    assert_int_equal(size, (size_t)w * h * 3);
+    assert_memory_equal(px, ref, size);
+    g_free(ref);
+    g_object_unref(im);
+    free(px);
+}
+
+static void test_jpeg_draft(void **state)
+{
+    fixture *f = *state;
+    /* Detail everywhere and sides that are no multiple of 8, so the DCT
+     * scale, the crop of the partial last block and the colour
+     * conversion all show. */
+    VipsImage *noise, *colour;
+    assert_int_equal(vips_gaussnoise(&noise, 2051, 1367, "mean", 128.0, "sigma", 50.0, NULL), 0);
+    VipsImage *bands[3] = {noise, NULL, NULL};
+    assert_int_equal(vips_rot180(noise, &bands[1], NULL), 0);
+    assert_int_equal(vips_flip(noise, &bands[2], VIPS_DIRECTION_HORIZONTAL, NULL), 0);
+    assert_int_equal(vips_bandjoin(bands, &colour, 3, NULL), 0);
+    VipsImage *rgb;
+    assert_int_equal(vips_copy(colour, &rgb, "interpretation", VIPS_INTERPRETATION_sRGB, NULL), 0);
+    const char *names[] = {"draft-rgb.jpg", "draft-grey.jpg"};
+    char path[256];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s", in_dir(f, names[i]));
+        VipsImage *src = i == 0 ? rgb : noise;
+        assert_int_equal(vips_jpegsave(src, path, "Q", 90, "strip", TRUE, NULL), 0);
+        /* 1/4 and 1/8 (2051 is just over 4 x 512 and 8 x 256), 1/2 just
+         * under 1/4 (2051 < 4 x 513), and whole. */
+        assert_draft_same(f, path, 512);
+        assert_draft_same(f, path, 256);
+        assert_draft_same(f, path, 513);
+        assert_draft_same(f, path, 1500);
+    }
+    if (have_tool("exiftool")) {
+        char cmd[600];
+        for (int n = 2; n <= 8; n++) {
+            snprintf(path, sizeof path, "%s/draft-orient%d.jpg", f->dir, n);
+            assert_int_equal(vips_jpegsave(rgb, path, "Q", 90, "strip", TRUE, NULL), 0);
+            snprintf(cmd, sizeof cmd, "exiftool -q -overwrite_original -n -Orientation=%d '%s'", n, path);
+            assert_int_equal(system(cmd), 0);
+            assert_draft_same(f, path, 512);
+        }
+    }
+    /* An embedded profile (even sRGB's) and CMYK are left to pk_image_load. */
+    VipsImage *tagged = srgb_tagged(rgb);
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft-icc.jpg"));
+    assert_int_equal(vips_jpegsave(tagged, path, "Q", 90, NULL), 0);
+    g_object_unref(tagged);
+    uint8_t *px = (uint8_t *)"";
+    int w, h;
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    VipsImage *cmyk;
+    assert_int_equal(vips_copy(colour, &cmyk, NULL), 0);
+    VipsImage *four;
+    assert_int_equal(vips_bandjoin2(cmyk, noise, &four, NULL), 0);
+    VipsImage *typed;
+    assert_int_equal(vips_copy(four, &typed, "interpretation", VIPS_INTERPRETATION_CMYK, NULL), 0);
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft-cmyk.jpg"));
+    assert_int_equal(vips_jpegsave(typed, path, "Q", 90, "strip", TRUE, NULL), 0);
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    /* Not a JPEG by name, or not by content: not for this path either. */
+    snprintf(path, sizeof path, "%s", in_dir(f, "draft.png"));
+    assert_int_equal(vips_pngsave(rgb, path, NULL), 0);
+    assert_int_equal(pk_jpeg_load_draft(f->ctx, path, 512, &px, &w, &h), PK_OK);
+    assert_null(px);
+    g_object_unref(typed);
+    g_object_unref(four);
+    g_object_unref(cmyk);
+    g_object_unref(rgb);
+    g_object_unref(colour);
+    for (int i = 0; i < 3; i++)
+        g_object_unref(bands[i]);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, before, after)
 
 int main(void)
@@ -1028,6 +1136,7 @@ int main(void)
         TEST(test_save_metadata),
         TEST(test_damaged),
         TEST(test_raw_develop),
+        TEST(test_jpeg_draft),
     };
     return cmocka_run_group_tests_name("image", tests, setup, teardown);
 }
