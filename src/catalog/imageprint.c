@@ -169,7 +169,7 @@ static int to_srgb8(VipsImage *in, VipsImage **out)
 }
 
 /* Write the thumbnail to `thumb_path` atomically (temp + rename). */
-static pk_status save_thumbnail(pk_ctx *ctx, const pk_rgb8 *rgb, const char *thumb_path)
+static pk_status save_thumbnail(pk_ctx *ctx, const pk_rgb_picture *rgb, const char *thumb_path)
 {
     if (pk_mkdirs_for(thumb_path) != 0)
         return pk_fail(ctx, PK_ERR_OUTPUT, thumb_path, "cannot create the thumbnail folder: %s",
@@ -460,7 +460,7 @@ double pk_grid_correlation(const uint8_t *a, const uint8_t *b, int t)
 
 /* The thumbnail of an upright picture: area-reduced to a longest side of
  * THUMB (never enlarged), in thumb->px (new allocation). -1: no memory. */
-static int make_thumbnail(const pk_rgb8 *im, pk_rgb8 *thumb)
+static int make_thumbnail(const pk_rgb_picture *im, pk_rgb_picture *thumb)
 {
     int w = im->width, h = im->height, longest = w > h ? w : h;
     int tw = w, th = h;
@@ -489,7 +489,7 @@ static int make_thumbnail(const pk_rgb8 *im, pk_rgb8 *thumb)
 }
 
 /* Every fingerprint of a thumbnail (see pk_image_print). -1: no memory. */
-static int print_thumbnail(const pk_rgb8 *t, pk_image_print *out)
+static int print_thumbnail(const pk_rgb_picture *t, pk_image_print *out)
 {
     int w = t->width, h = t->height;
     float *grey = malloc((size_t)w * h * sizeof *grey);
@@ -517,7 +517,7 @@ static int print_thumbnail(const pk_rgb8 *t, pk_image_print *out)
 
 /* The upright picture by libvips: an 8-bit sRGB thumbnail, copied into
  * pic->px (new allocation). */
-static pk_status vips_picture(pk_ctx *ctx, const char *path, pk_rgb8 *pic)
+static pk_status vips_picture(pk_ctx *ctx, const char *path, pk_rgb_picture *pic)
 {
     VipsImage *thumb = NULL, *rgb = NULL;
     pk_status st = load_thumbnail(ctx, path, &thumb);
@@ -551,7 +551,7 @@ pk_status pk_image_print_data(pk_ctx *ctx, const char *path, const void *data, s
                               const char *thumb_path, pk_image_print *out)
 {
     memset(out, 0, sizeof *out);
-    pk_rgb8 pic = {0}, thumb = {0};
+    pk_rgb_picture pic = {0}, thumb = {0};
     pk_status st = PK_OK;
     if (!data || pk_is_camera_raw(path) || pk_jpeg_decode_small(data, len, THUMB, &pic) != 0)
         st = vips_picture(ctx, path, &pic);

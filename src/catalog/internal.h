@@ -72,10 +72,10 @@ pk_status pk_image_print_data(pk_ctx *ctx, const char *path, const void *data, s
                               const char *thumb_path, pk_image_print *out);
 
 /* jpegsmall.c — an 8-bit RGB picture, rows packed (width * 3 bytes). */
-typedef struct pk_rgb8 {
+typedef struct pk_rgb_picture {
     uint8_t *px;
     int width, height;
-} pk_rgb8;
+} pk_rgb_picture;
 /* Does the name say JPEG (.jpg, .jpeg, .jpe)? */
 int pk_is_jpeg_name(const char *path);
 /* The largest JPEG read into memory whole (hashes and decode from one read);
@@ -89,10 +89,10 @@ int pk_is_jpeg_data(const void *data, size_t len);
  * nothing allocated when this fast path does not apply: not a JPEG, CMYK or
  * YCCK (needs colour management), any decoder warning (corrupt or truncated
  * data: the strict decoder must judge), an error, no memory. Thread-safe. */
-int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb8 *out);
+int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb_picture *out);
 /* Write `im` as a baseline JPEG of the given quality (1..100) to `path`
  * (created or truncated; the caller makes it atomic). Errors: PK_ERR_OUTPUT. */
-pk_status pk_jpeg_write_file(pk_ctx *ctx, const pk_rgb8 *im, int quality, const char *path);
+pk_status pk_jpeg_write_file(pk_ctx *ctx, const pk_rgb_picture *im, int quality, const char *path);
 
 /* fasthash.c: pk_fast_hash of a file whose whole content is data[0..len). */
 void pk_fast_hash_buffer(const void *data, size_t len, char hex[17]);

@@ -121,7 +121,7 @@ static int has_icc(const jpeg_saved_marker_ptr markers)
  * of 8, 4, 2 that the longest side is at least that many times); the
  * latter also refuses an embedded ICC profile. Returns 0, or -1 when the
  * stream is not for this path (see the contract in internal.h). */
-static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
+static int decode(const void *data, size_t len, int min_side, pk_rgb_picture *out)
 {
     struct jpeg_decompress_struct d;
     jpeg_guard g;
@@ -204,7 +204,7 @@ static int decode(const void *data, size_t len, int min_side, pk_rgb8 *out)
     return 0;
 }
 
-int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb8 *out)
+int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb_picture *out)
 {
     memset(out, 0, sizeof *out);
     if (!pk_is_jpeg_data(data, len))
@@ -224,7 +224,7 @@ pk_status pk_jpeg_load_draft(pk_ctx *ctx, const char *path, int max_size, uint8_
     pk_status st = pk_read_content(ctx, path, PK_READ_ONCE_MAX, &data, &len);
     if (st != PK_OK || !data)
         return st;
-    pk_rgb8 pic;
+    pk_rgb_picture pic;
     memset(&pic, 0, sizeof pic);
     if (pk_is_jpeg_data(data, len) && decode(data, len, -max_size, &pic) == 0) {
         *px = pic.px;
@@ -236,7 +236,7 @@ pk_status pk_jpeg_load_draft(pk_ctx *ctx, const char *path, int max_size, uint8_
 }
 
 /* Encode into an open file; 0 or -1. */
-static int encode(FILE *f, const pk_rgb8 *im, int quality)
+static int encode(FILE *f, const pk_rgb_picture *im, int quality)
 {
     struct jpeg_compress_struct c;
     jpeg_guard g;
@@ -264,7 +264,7 @@ static int encode(FILE *f, const pk_rgb8 *im, int quality)
     return 0;
 }
 
-pk_status pk_jpeg_write_file(pk_ctx *ctx, const pk_rgb8 *im, int quality, const char *path)
+pk_status pk_jpeg_write_file(pk_ctx *ctx, const pk_rgb_picture *im, int quality, const char *path)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
