@@ -7,7 +7,7 @@
  * 256); the thumbnail file and every fingerprint come from those 8-bit RGB
  * pixels (grey = Rec. 601 luma, reduced by area averaging again). Only the
  * way to the upright picture differs: a JPEG read into memory is decoded by
- * jpegsmall.c at 1/8 scale by the DCT itself; other formats (and JPEGs that
+ * media/jpeg.c at 1/8 scale by the DCT itself; other formats (and JPEGs that
  * path refuses) by libvips' thumbnailer, camera RAW through its embedded
  * preview. The hashes are arithmetic on a 32x32 grey square and cost
  * microseconds.

@@ -6,6 +6,7 @@
 
 #include "catalog/store.h"
 #include "media/internal.h"
+#include "media/jpeg.h"
 
 #include <postkit/catalog.h>
 
@@ -66,40 +67,13 @@ pk_status pk_catalog_replace_transcript(pk_catalog *cat, int64_t asset_id, const
 uint64_t pk_phash32(const float *grey32);
 /* pk_image_print_file for a file whose bytes the caller has read already
  * (data, len: the whole file; NULL to let it read). A JPEG in memory takes
- * the fast path of jpegsmall.c; anything else, or a JPEG that path refuses,
+ * the fast path of media/jpeg.c; anything else, or a JPEG that path refuses,
  * is decoded by libvips from `path`. Same errors and threading. */
 pk_status pk_image_print_data(pk_ctx *ctx, const char *path, const void *data, size_t len,
                               const char *thumb_path, pk_image_print *out);
 
-/* jpegsmall.c — an 8-bit RGB picture, rows packed (width * 3 bytes). */
-typedef struct pk_rgb_picture {
-    uint8_t *px;
-    int width, height;
-} pk_rgb_picture;
-/* Does the name say JPEG (.jpg, .jpeg, .jpe)? */
-int pk_is_jpeg_name(const char *path);
-/* The largest JPEG read into memory whole (hashes and decode from one read);
- * a larger one is streamed and decoded by libvips. */
-#define PK_READ_ONCE_MAX ((size_t)64 << 20)
-/* Do these bytes start like a JPEG stream? */
-int pk_is_jpeg_data(const void *data, size_t len);
-/* Decode a JPEG held in memory, scaled by the DCT to the smallest size whose
- * longest side is still >= min_side (or full size), upright by its EXIF
- * orientation, into out->px (malloc'ed, the caller frees). Returns -1 with
- * nothing allocated when this fast path does not apply: not a JPEG, CMYK or
- * YCCK (needs colour management), any decoder warning (corrupt or truncated
- * data: the strict decoder must judge), an error, no memory. Thread-safe. */
-int pk_jpeg_decode_small(const void *data, size_t len, int min_side, pk_rgb_picture *out);
-/* Write `im` as a baseline JPEG of the given quality (1..100) to `path`
- * (created or truncated; the caller makes it atomic). Errors: PK_ERR_OUTPUT. */
-pk_status pk_jpeg_write_file(pk_ctx *ctx, const pk_rgb_picture *im, int quality, const char *path);
-
 /* fasthash.c: pk_fast_hash of a file whose whole content is data[0..len). */
 void pk_fast_hash_buffer(const void *data, size_t len, char hex[17]);
-/* The whole content of `path` when it is at most `max` bytes, read once:
- * *data (malloc'ed, the caller frees) and *len; *data is NULL for a larger
- * file (not an error). Errors: PK_ERR_INPUT (open, read), PK_ERR_INTERNAL. */
-pk_status pk_read_content(pk_ctx *ctx, const char *path, size_t max, unsigned char **data, size_t *len);
 
 /* avprint.c — fingerprints of sound and moving pictures, from one decode.
  * chroma: Chromaprint's raw fingerprint (about 8 values a second) of the

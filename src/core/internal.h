@@ -60,6 +60,12 @@ const char *pk_param_type_name(pk_param_type type);
  * for reading; otherwise PK_ERR_INPUT with a message naming the cause. */
 struct stat;
 pk_status pk_check_input_file(pk_ctx *ctx, const char *path, struct stat *st_out);
+/* pread until n bytes or end of file; the count read, -1 on error (errno). */
+ssize_t pk_read_at(int fd, void *buf, size_t n, off_t off);
+/* The whole content of `path` when it is at most `max` bytes, read once:
+ * *data (malloc'ed, the caller frees) and *len; *data is NULL for a larger
+ * file (not an error). Errors: PK_ERR_INPUT (open, read), PK_ERR_INTERNAL. */
+pk_status pk_read_content(pk_ctx *ctx, const char *path, size_t max, unsigned char **data, size_t *len);
 
 /* hash.c: SHA-256 of a whole file, streamed; hex is 65 bytes. */
 pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65]);

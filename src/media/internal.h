@@ -206,17 +206,4 @@ pk_status pk_raw_preview(pk_ctx *ctx, const char *path, int size, VipsImage **ou
  * pictures. A file with a camera RAW extension is read by LibRaw only. */
 pk_status pk_image_probe(pk_ctx *ctx, const char *path, json_t *rec, int verify);
 
-/* catalog/jpegsmall.c (next to the catalogue's JPEG decoder, one copy): a
- * JPEG file decoded by libjpeg alone at the DCT scale pk_image_load picks
- * for a draft of max_size (the largest of 1/8, 1/4, 1/2 by which the
- * longest side is still at least max_size), turned upright by its EXIF
- * orientation: *px (malloc'ed packed RGB, the caller frees), *width,
- * *height. *px is NULL (not an error) when the file is not for this path:
- * not named and made like a JPEG, CMYK or YCCK, an embedded ICC profile
- * (these need pk_image_load's colour management), any decoder warning
- * (damage is for the strict decoder to judge), a file over 64 MB.
- * Errors: PK_ERR_INPUT (open, read), PK_ERR_INTERNAL. Thread-safe. */
-pk_status pk_jpeg_load_draft(pk_ctx *ctx, const char *path, int max_size, uint8_t **px, int *width,
-                             int *height);
-
 #endif

@@ -15,6 +15,7 @@
  * one scale whatever its size in the picture.
  */
 #include "media/internal.h"
+#include "media/jpeg.h"
 #include "ml/face.h"
 
 #include <math.h>

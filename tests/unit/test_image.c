@@ -17,6 +17,7 @@
 #include <lcms2.h>
 
 #include "media/internal.h"
+#include "media/jpeg.h"
 
 #define A98_ICC "/usr/share/color/icc/ghostscript/a98.icc"
 #define CMYK_ICC "/usr/share/color/icc/ghostscript/default_cmyk.icc"

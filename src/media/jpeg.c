@@ -1,5 +1,6 @@
 /*
- * jpegsmall.c — the catalogue's fast path for JPEG, the common photo: one
+ * jpeg.c — the fast path for JPEG, the common photo, shared by the catalogue
+ * (index: hashes and decode from one read) and faces (detector input): one
  * libjpeg(-turbo) decode, from bytes already in memory, at the largest DCT
  * scale (1/8, 1/4, 1/2) that still leaves the longest side at least the
  * size asked for. At 1/8 the decoder skips the inverse DCT and most of the
@@ -7,7 +8,8 @@
  * little else — and none of libvips' per-image threads and region buffers.
  * Also the thumbnail's JPEG encoder, shared by every format.
  */
-#include "catalog/internal.h"
+#include "media/internal.h"
+#include "media/jpeg.h"
 
 #include <errno.h>
 #include <setjmp.h>
