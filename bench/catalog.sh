@@ -5,8 +5,9 @@
 #      upscaled/re-encoded at varied quality), photos/s, vs vipsthumbnail
 #      over the same files on both cores;
 #   2. exact duplicates on that tree vs jdupes -r and rdfind -dryrun true;
-#   3. similar photos on image_neardup vs findimagedupes (time, precision,
-#      recall over labelled pairs);
+#   3. similar photos on image_neardup vs findimagedupes and dupeGuru's
+#      picture mode (bench/dupeguru_pe.py: time, precision, recall over
+#      labelled pairs), and on SIMILAR_PHOTOS (40) of the 12 MP photos;
 #   4. re-index of an unchanged tree of FILES small files;
 #   5. search over ROWS generated catalogue rows, hash query over HASHES,
 #      transcript search over SENTENCES generated sentences.
@@ -130,12 +131,22 @@ read -r pk_p pk_r pk_found truth_n < <(score "$work/pk.clusters")
 read -r t_fi m_fi < <(measure findimagedupes -R -q "$nd")
 cp "$work/cmd.out" "$work/fi.groups"
 read -r fi_p fi_r fi_found _ < <(score "$work/fi.groups")
+# dupeGuru's picture mode ("Contents", default hardness 95, different
+# dimensions matched), driven without its window; skipped when not installed.
+dg=
+[ -d /usr/share/dupeguru/core ] && /usr/bin/python3 -c 'import PyQt5' 2>/dev/null && dg="/usr/bin/python3 $root/bench/dupeguru_pe.py"
+if [ -n "$dg" ]; then
+  read -r t_dg m_dg < <(measure $dg "$nd")
+  cp "$work/cmd.out" "$work/dg.groups"
+  read -r dg_p dg_r dg_found _ < <(score "$work/dg.groups")
+fi
 echo "### Similar photos, image_neardup ($(find "$nd" -type f | wc -l) files, $truth_n labelled duplicate pairs)"
 echo
 echo "| command | time | precision | recall | peak memory |"
 echo "|---|---|---|---|---|"
 echo "| \`postkit index\` + \`dupes --rotations\` (from scratch) | ${t_pn} s | $pk_p | $pk_r | $((m_pn / 1024)) MB |"
 echo "| \`findimagedupes -R\` (threshold 90%) | ${t_fi} s | $fi_p | $fi_r | $((m_fi / 1024)) MB |"
+[ -n "$dg" ] && echo "| dupeGuru 4.3.1 picture mode (\`bench/dupeguru_pe.py\`, hardness 95) | ${t_dg} s | $dg_p | $dg_r | $((m_dg / 1024)) MB |"
 echo
 sub="$work/photos_sub"
 rm -rf "$sub" && mkdir -p "$sub" && find "$photos" -name '*.jpg' -not -path '*/copies/*' | head -n "${SIMILAR_PHOTOS:-40}" | xargs -I{} cp {} "$sub/"
@@ -143,7 +154,12 @@ rm -f "$work/sub.db"*
 read -r t_ps _ < <(measure sh -c "'$pk' index '$sub' --catalog '$work/sub.db' >/dev/null && '$pk' dupes --kind similar --catalog '$work/sub.db'")
 read -r t_fs _ < <(measure findimagedupes -R -q "$sub")
 echo "Speed at 12 MP, ${SIMILAR_PHOTOS:-40} photos from scratch: postkit index + dupes ${t_ps} s, findimagedupes ${t_fs} s (ratio $(echo "$t_fs / $t_ps" | bc -l | xargs printf '%.1f')x)."
-echo "dupeGuru (Debian package \`dupeguru\` 4.3.1) is a Qt GUI without a command-line mode: not measured."
+if [ -n "$dg" ]; then
+  read -r t_ds _ < <(measure $dg "$sub")
+  echo "dupeGuru picture mode on the same photos: ${t_ds} s (ratio $(echo "$t_ds / $t_ps" | bc -l | xargs printf '%.1f')x)."
+else
+  echo "dupeGuru not measured: the Debian package \`dupeguru\` (with python3-pyqt5) is not installed."
+fi
 echo
 
 # ---- 4. re-index an unchanged tree ---------------------------------------------------------
