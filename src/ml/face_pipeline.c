@@ -51,7 +51,12 @@ void pk_face_options_init(pk_face_options *o)
     memset(o, 0, sizeof *o);
     o->levels = 2;
     o->min_score = 0.5;
-    o->load_size = 1024;
+    /* 864, not 1024: every 12 MP photo, of any aspect (3464 px square to
+     * 4761 px panorama), then decodes at 1/4 of its size (866 px and up)
+     * rather than 1/2 for the squarer ones (a 4000x3000 photo was 2000 px):
+     * a quarter less CPU per photo over the 12 MP bench, the same quality
+     * figures on the faces corpus (bench/RESULTS.md, faces round 5). */
+    o->load_size = 864;
     o->embed = 1;
     o->expressions = 1;
     o->threads = 1;
