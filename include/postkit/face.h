@@ -83,7 +83,8 @@ typedef struct pk_face_options {
     double min_score;      /* detection threshold, 0..1 */
     int load_size;         /* pictures are decoded at this longest side or
                               up to twice it, as shrink-on-load allows
-                              (pk_image_options.draft) */
+                              (pk_image_options.draft); video frames over
+                              twice it are resized to it (default 864) */
     int embed;             /* compute embeddings */
     int expressions;       /* run the expression model */
     int threads;           /* threads inside each model run (default 1:

@@ -19,6 +19,7 @@
 #include "ml/face.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,12 @@ void pk_face_options_init(pk_face_options *o)
     memset(o, 0, sizeof *o);
     o->levels = 2;
     o->min_score = 0.5;
-    o->load_size = 1024;
+    /* 864, not 1024: every 12 MP photo, of any aspect (3464 px square to
+     * 4761 px panorama), then decodes at 1/4 of its size (866 px and up)
+     * rather than 1/2 for the squarer ones (a 4000x3000 photo was 2000 px):
+     * a quarter less CPU per photo over the 12 MP bench, the same quality
+     * figures on the faces corpus (bench/RESULTS.md, faces round 5). */
+    o->load_size = 864;
     o->embed = 1;
     o->expressions = 1;
     o->threads = 1;
@@ -68,6 +74,36 @@ void pk_face_finder_free(pk_face_finder *f)
     free(f);
 }
 
+/* One model opened on a thread of its own: the embedding model takes
+ * most of the finder's start-up (≈ 0.45 s, nearly all of it ONNX Runtime
+ * building its session) while the other models and the runtime itself load
+ * on the calling thread; a second core would otherwise idle meanwhile. */
+typedef struct model_load {
+    pk_ctx *ctx;             /* the thread's own, for its error */
+    const char *id;
+    pk_model *model;
+    pk_status status;
+} model_load;
+
+static void *load_model(void *arg)
+{
+    model_load *l = arg;
+    l->status = pk_model_open(l->ctx, l->id, &l->model);
+    return NULL;
+}
+
+/* A context for model loading with `threads` threads per model run (the
+ * caller's context, shared with its workers, does not hold that count).
+ * NULL when out of memory. */
+static pk_ctx *model_ctx(int threads)
+{
+    pk_ctx *c;
+    if (pk_ctx_new(&c) != PK_OK)
+        return NULL;
+    pk_ctx_set_threads(c, threads);
+    return c;
+}
+
 pk_status pk_face_finder_new(pk_ctx *ctx, const pk_face_options *opts, pk_face_finder **out)
 {
     *out = NULL;
@@ -77,26 +113,34 @@ pk_status pk_face_finder_new(pk_ctx *ctx, const pk_face_options *opts, pk_face_f
                        "face options out of range (levels %d, min_score %g, load_size %d, threads %d)",
                        opts->levels, opts->min_score, opts->load_size, opts->threads);
     pk_face_finder *f = calloc(1, sizeof *f);
-    if (!f)
-        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
-    f->opts = *opts;
-    /* The models run with their own thread count, which the caller's
-     * context (shared with its workers) does not hold. */
-    pk_ctx *mctx;
-    pk_status st = pk_ctx_new(&mctx);
-    if (st != PK_OK) {
+    model_load embed = {.id = PK_FACE_EMBED_MODEL, .status = PK_OK};
+    pk_ctx *mctx = model_ctx(opts->threads);
+    if (opts->embed)
+        embed.ctx = model_ctx(opts->threads);
+    if (!f || !mctx || (opts->embed && !embed.ctx)) {
         free(f);
+        pk_ctx_free(mctx);
+        pk_ctx_free(embed.ctx);
         return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     }
-    pk_ctx_set_threads(mctx, opts->threads);
-    st = pk_model_open(mctx, PK_FACE_DETECT_MODEL, &f->detect);
-    if (st == PK_OK && opts->embed)
-        st = pk_model_open(mctx, PK_FACE_EMBED_MODEL, &f->embed);
+    f->opts = *opts;
+    pthread_t loader;
+    int threaded = opts->embed && pthread_create(&loader, NULL, load_model, &embed) == 0;
+    if (opts->embed && !threaded)
+        load_model(&embed);
+    pk_status st = pk_model_open(mctx, PK_FACE_DETECT_MODEL, &f->detect);
     if (st == PK_OK && opts->expressions)
         st = pk_model_open(mctx, PK_FACE_EXPR_MODEL, &f->expr);
+    if (threaded)
+        pthread_join(loader, NULL);
+    f->embed = embed.model;
+    /* The detector's error first, as when the models loaded in turn. */
     if (st != PK_OK)
         pk_ctx_copy_error(ctx, mctx);
+    else if ((st = embed.status) != PK_OK)
+        pk_ctx_copy_error(ctx, embed.ctx);
     pk_ctx_free(mctx);
+    pk_ctx_free(embed.ctx);
     if (st == PK_OK && f->embed) {
         /* faceres' outputs are gender, descriptor, age: find the 1024-wide one. */
         f->descriptor_output = -1;

@@ -195,7 +195,7 @@ static pk_status create_session(pk_ctx *ctx, pk_model *m, const void *bytes, siz
      * detector, whose window follows each photo's aspect) holds a block
      * per shape seen; the arena alone reuses its chunks at the same CPU
      * cost (a 12 MP faces run: peak memory -70 MB, CPU unchanged). */
-    if (!s && !getenv("PK_ORT_EXP"))
+    if (!s)
         s = m->api->DisableMemPattern(opts);
     if (!s)
         s = m->api->CreateSessionFromArray(m->env, bytes, len, opts, &m->session);
