@@ -983,24 +983,28 @@ static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, cons
 
 /* ---- planning a search by words ------------------------------------------ */
 
-/* Sampled locations for a filter's pass rate, and the share of them that
- * must pass for the filter to be checked per row rather than narrow the
- * full text. */
-enum { PASS_SAMPLES = 64, PASS_NEEDED = PASS_SAMPLES / 4 };
+/* Sampled files for a filter's pass rate, and the share of them that must
+ * pass for the filter to be checked per row rather than narrow the full
+ * text. Each sample is a page a fresh process reads (~1 of the ~250 of a
+ * broad query): 32 tell a quarter from a half well enough. */
+enum { PASS_SAMPLES = 32, PASS_NEEDED = PASS_SAMPLES / 4 };
+/* Words are broad when they match at least one location in BROAD_WORDS;
+ * estimated from their first WORD_COUNT_CAP matches. */
+enum { BROAD_WORDS = 20, WORD_COUNT_CAP = 4096 };
 
-/* How many of PASS_SAMPLES locations spread evenly over the ids pass the
- * movable clauses; *sampled gets how many of them exist. */
+/* How many of PASS_SAMPLES assets spread evenly over the ids pass the
+ * movable clauses (which are all about the asset); *sampled gets how many
+ * of them exist. */
 static pk_status sample_pass(pk_catalog *cat, const query *q, int *passed, int *sampled)
 {
     *passed = *sampled = 0;
     int64_t max = 0;
-    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &max);
+    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM asset", 0, &max);
     char where[4096], sql[4608];
     where_sql(q, MOVABLE, where, sizeof where);
-    /* 1 when the location passes, 0 or NULL when not; no row when it does
-     * not exist. ?1 comes first so that the clauses' "?" number from 2. */
-    snprintf(sql, sizeof sql,
-             "SELECT l.id = ?1%s FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?1", where);
+    /* 1 when the asset passes, 0 or NULL when not; no row when it does not
+     * exist. ?1 comes first so that the clauses' "?" number from 2. */
+    snprintf(sql, sizeof sql, "SELECT a.id = ?1%s FROM asset a WHERE a.id = ?1", where);
     pk_stmt *s = NULL;
     if (st == PK_OK && max > 0)
         st = pk_db_prepare(cat->store, sql, &s);
@@ -1026,52 +1030,90 @@ static pk_status sample_pass(pk_catalog *cat, const query *q, int *passed, int *
  * proportion to the rows they hold; when most rows pass (type:photo,
  * width:>4000), that is far more than checking, with the filter's SQL, the
  * few rows that can still enter the results. So when a sample of the
- * catalogue says most rows pass, the words alone drive and those filters
- * are checked per row; should the check still reject many rows (the words'
+ * catalogue says at least a quarter of the files pass, the words alone
+ * drive and those filters are checked per row; should the check still reject many rows (the words'
  * rows are not like the sample), it gives up after a bounded number and
  * the full text narrows as before. Both give the same rows: a movable
  * clause says exactly what its phrases say. Ranks differ in one case: with
  * a single word, its idf is computed from the rows the full-text query
  * matched, which then are the word's rows (as BM25 defines idf) rather
  * than those that also pass the filters; the order is the same. */
+typedef struct first_rows {
+    int64_t n, last;
+} first_rows;
+
+static int count_first(void *user, int64_t id)
+{
+    first_rows *c = user;
+    c->last = id;
+    return ++c->n >= WORD_COUNT_CAP;
+}
+
+/* About how many locations match `words`: counted up to WORD_COUNT_CAP,
+ * beyond that as many again in the same share of the ids after the last
+ * one counted (ids are dense; the words' rows spread over them). */
+static pk_status estimate_matches(pk_catalog *cat, const pk_fts_match *words, int64_t max_id, double *n)
+{
+    first_rows c = {0, 0};
+    pk_status st = pk_db_fts_each(cat->store, words, count_first, &c, NULL);
+    *n = (double)c.n;
+    if (c.n >= WORD_COUNT_CAP && c.last > 0 && max_id > c.last)
+        *n = (double)c.n * (double)max_id / (double)c.last;
+    return st;
+}
+
 static pk_status plan_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m, size_t limit)
 {
+    pk_ctx *ctx = pk_run_ctx(run);
     int movable = 0, gave_up = 0;
     for (int i = 0; i < q->nclauses; i++)
         movable |= q->clauses[i].movable;
-    int passed = 0, sampled = 0;
-    pk_status st = movable ? sample_pass(cat, q, &passed, &sampled) : PK_OK;
-    if (st == PK_OK && movable && sampled && passed * PASS_SAMPLES >= PASS_NEEDED * sampled) {
-        query *checked = malloc(sizeof *checked);
-        pk_fts_match words = {0};
-        if (!checked)
-            return pk_fail(pk_run_ctx(run), PK_ERR_INTERNAL, NULL, "out of memory");
-        /* The same query without the movable filters' phrases (each group
-         * of alternatives lies in one column: dropped whole), checking
-         * their clauses instead. It shares q's texts: never freed. */
-        *checked = *q;
-        checked->nphrases = 0;
-        for (size_t i = 0; i < q->nphrases; i++) {
-            int col = q->phrases[i].column;
-            if (col != PK_FTS_TYPE && col != PK_FTS_DATE && col != PK_FTS_MEASURE)
-                checked->phrases[checked->nphrases++] = q->phrases[i];
-        }
-        for (int i = 0; i < checked->nclauses; i++)
-            if (checked->clauses[i].movable)
-                checked->clauses[i].in_text = 0;
-        st = pk_db_fts_match(cat->store, checked->phrases, checked->nphrases, &words);
-        pk_log(pk_run_ctx(run), PK_LOG_DEBUG, "search: %d of %d sampled locations pass the filters: checking them per row",
-               passed, sampled);
-        if (st == PK_OK && words.nranked)
-            st = search_words(run, cat, checked, &words, limit, 4 * ((int64_t)limit + 64) + 512, &gave_up);
-        else
-            gave_up = 1;
-        free(words.text);
-        free(checked);
-        if (st != PK_OK || !gave_up)
-            return st;
+    if (!movable)
+        return search_words(run, cat, q, m, limit, 0, &gave_up);
+    /* The same query without the movable filters' phrases (each group of
+     * alternatives lies in one column: dropped whole), checking their
+     * clauses instead. It shares q's texts: never freed. */
+    query *checked = malloc(sizeof *checked);
+    pk_fts_match words = {0};
+    if (!checked)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    *checked = *q;
+    checked->nphrases = 0;
+    for (size_t i = 0; i < q->nphrases; i++) {
+        int col = q->phrases[i].column;
+        if (col != PK_FTS_TYPE && col != PK_FTS_DATE && col != PK_FTS_MEASURE)
+            checked->phrases[checked->nphrases++] = q->phrases[i];
     }
-    return st == PK_OK ? search_words(run, cat, q, m, limit, 0, &gave_up) : st;
+    for (int i = 0; i < checked->nclauses; i++)
+        if (checked->clauses[i].movable)
+            checked->clauses[i].in_text = 0;
+    pk_status st = pk_db_fts_match(cat->store, checked->phrases, checked->nphrases, &words);
+    /* Only broad words gain: a narrow word's rows are few for the full
+     * text to narrow, and checks, scattered, each read pages of their own. */
+    int64_t max_id = 0;
+    double matches = 0;
+    int passed = 0, sampled = 0;
+    if (st == PK_OK && words.nranked)
+        st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &max_id);
+    if (st == PK_OK && words.nranked && max_id > 0)
+        st = estimate_matches(cat, &words, max_id, &matches);
+    int broad = matches * BROAD_WORDS >= (double)max_id;
+    if (st == PK_OK && broad)
+        st = sample_pass(cat, q, &passed, &sampled);
+    if (st == PK_OK && broad && sampled && passed * PASS_SAMPLES >= PASS_NEEDED * sampled) {
+        pk_log(ctx, PK_LOG_DEBUG,
+               "search: about %.0f locations match the words, %d of %d sampled files pass the filters: "
+               "checking them per row",
+               matches, passed, sampled);
+        st = search_words(run, cat, checked, &words, limit, 4 * ((int64_t)limit + 64) + 512, &gave_up);
+    } else {
+        gave_up = 1;
+    }
+    free(words.text);
+    free(checked);
+    if (st != PK_OK || !gave_up)
+        return st;
+    return search_words(run, cat, q, m, limit, 0, &gave_up);
 }
 
 /* Filters alone, all expressible in SQL: newest captures first, from the
