@@ -905,7 +905,8 @@ static void run_search(fixture *f, const char *query, const char *limit, search_
 /* Generated rows: `rows` locations of as many assets, file names of one to
  * four words from a small vocabulary; the word "img" in the name of
  * `img_share` percent of them, whose widths exceed 4000 only one time in
- * `img_wide`; the other rows' widths mostly exceed it. */
+ * `img_wide`; the other rows' widths mostly exceed it. One name in 50 ends
+ * with the narrow word "aurora". */
 static void generate_rows(fixture *f, int rows, int img_share, int img_wide)
 {
     pk_catalog *cat;
@@ -934,7 +935,7 @@ static void generate_rows(fixture *f, int rows, int img_share, int img_wide)
         int words = 1 + (int)(next_random(&seed) % 4), at = img ? (int)(next_random(&seed) % (uint64_t)words) : -1;
         for (int w = 0; w < words; w++) {
             strcat(name, w == at ? "img" : vocab[next_random(&seed) % PK_ARRAY_LEN(vocab)]);
-            strcat(name, w + 1 < words ? "_" : ".jpg");
+            strcat(name, w + 1 < words ? "_" : id % 50 ? ".jpg" : "_aurora.jpg");
         }
         const char *type = types[next_random(&seed) % PK_ARRAY_LEN(types)];
         int64_t width = img ? (next_random(&seed) % (uint64_t)img_wide ? 1000 + (int64_t)(next_random(&seed) % 3000)
@@ -1030,6 +1031,16 @@ static void test_search_filters_checked_per_row(void **state)
         }
         free(o);
     }
+    /* A narrow word: the full text narrows by the filter as before. */
+    search_out *o = malloc(sizeof *o);
+    run_search(f, "aurora width:>4000", "4096", o);
+    assert_false(o->per_row);
+    size_t n = reference_search(f, "aurora", "a.width > 4000", want, score, 4096);
+    assert_true(n > 5);
+    assert_int_equal(o->n, n);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(o->ids[k], want[k]);
+    free(o);
 }
 
 /* A filter most of the catalogue passes but few rows of the word do: the
