@@ -1028,20 +1028,6 @@ static pk_status sample_pass(pk_catalog *cat, const query *q, int *passed, int *
     return st;
 }
 
-/* Words with filters on type, date, width, height or duration. Full text
- * narrows by such a filter with the posting lists of its words (one word
- * for a type, up to ~90 alternatives for a range), which costs in
- * proportion to the rows they hold; when most rows pass (type:photo,
- * width:>4000), that is far more than checking, with the filter's SQL, the
- * few rows that can still enter the results. So when a sample of the
- * catalogue says at least a quarter of the files pass, the words alone
- * drive and those filters are checked per row; should the check still reject many rows (the words'
- * rows are not like the sample), it gives up after a bounded number and
- * the full text narrows as before. Both give the same rows: a movable
- * clause says exactly what its phrases say. Ranks differ in one case: with
- * a single word, its idf is computed from the rows the full-text query
- * matched, which then are the word's rows (as BM25 defines idf) rather
- * than those that also pass the filters; the order is the same. */
 typedef struct first_rows {
     int64_t n, last;
 } first_rows;
@@ -1066,6 +1052,22 @@ static pk_status estimate_matches(pk_catalog *cat, const pk_fts_match *words, in
     return st;
 }
 
+/* Words with filters on type, date, width, height or duration. Full text
+ * narrows by such a filter with the posting lists of its words (one word
+ * for a type, up to ~90 alternatives for a range), which costs in
+ * proportion to the rows they hold; when the words are broad and most rows
+ * pass the filter (img width:>4000, canon type:photo), that is far more
+ * than checking, with the filter's SQL, the few rows that can still enter
+ * the results. So when the words match at least one location in
+ * BROAD_WORDS and a sample of the catalogue says at least a quarter of the
+ * files pass, the words alone drive and those filters are checked per row;
+ * should the check still reject many rows (the words' rows are not like
+ * the sample), it gives up after a bounded number and the full text
+ * narrows as before. Both give the same rows: a movable clause says
+ * exactly what its phrases say. Ranks differ in one case: with a single
+ * word, its idf is computed from the rows the full-text query matched,
+ * which then are the word's rows (as BM25 defines idf) rather than those
+ * that also pass the filters; the order is the same. */
 static pk_status plan_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m, size_t limit)
 {
     pk_ctx *ctx = pk_run_ctx(run);

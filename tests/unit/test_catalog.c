@@ -917,8 +917,7 @@ static void generate_rows(fixture *f, int rows, int img_share, int img_wide)
     pk_stmt *ins;
     assert_int_equal(pk_db_prepare(cat->store,
                                    "INSERT INTO asset(id, sha256, size, type, width, height, duration, captured, "
-                                   "created_at) VALUES (?1, printf('%064d', ?1), 1, ?2, ?3, ?4, ?5, ?6, 'now');"
-                                   "",
+                                   "created_at) VALUES (?1, printf('%064d', ?1), 1, ?2, ?3, ?4, ?5, ?6, 'now')",
                                    &ins),
                      PK_OK);
     pk_stmt *loc;
