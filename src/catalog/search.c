@@ -75,6 +75,7 @@ typedef struct query {
     int nclauses;
     char **owned;       /* texts the phrases point to */
     size_t nowned;
+    int missing_yes, missing_no; /* missing:yes, missing:no were asked */
     int64_t faces_producer; /* the current face producer, -1 none */
     int faces_known;        /* faces_producer was read */
 } query;
@@ -447,6 +448,12 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
         bind_num(c, num);
         char kind = (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0]));
         return add_measure(ctx, q, c, kind, op, num);
+    }
+    if (!strcasecmp(key, "missing")) {
+        if (yes(v))
+            q->missing_yes = 1;
+        else
+            q->missing_no = 1;
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
@@ -929,6 +936,61 @@ static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, con
     return st;
 }
 
+/* Missing locations, as a set in memory: most catalogues have few, read
+ * from the index on `missing` in one pass, where checking a candidate by
+ * SQL reads its location's page (a few thousand scattered pages for a
+ * broad word with missing:yes). Beyond MISSING_SET_MAX the rows stay
+ * checked by SQL alone. */
+enum { MISSING_SET_MAX = 65536 };
+
+typedef struct missing_set {
+    uint8_t *bits;
+    int64_t max;
+    int want_yes, want_no;
+} missing_set;
+
+static int keep_missing(void *user, int64_t id)
+{
+    const missing_set *m = user;
+    int in = id >= 0 && id <= m->max && (m->bits[id >> 3] >> (id & 7) & 1);
+    return (!m->want_yes || in) && (!m->want_no || !in);
+}
+
+/* Fill *m for query q (bits NULL: no such filter, or too many missing). */
+static pk_status read_missing(pk_catalog *cat, const query *q, missing_set *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!q->missing_yes && !q->missing_no)
+        return PK_OK;
+    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &m->max);
+    pk_stmt *s = NULL;
+    if (st == PK_OK)
+        st = pk_db_prepare(cat->store, "SELECT id FROM location WHERE missing = 1 LIMIT ?", &s);
+    if (st == PK_OK && !(m->bits = calloc((size_t)(m->max >> 3) + 1, 1)))
+        st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    int64_t n = 0;
+    int r = 0;
+    if (st == PK_OK) {
+        pk_stmt_bind_int(s, 1, MISSING_SET_MAX + 1);
+        while ((r = pk_stmt_step(s)) == 1) {
+            int64_t id = pk_stmt_int(s, 0);
+            if (id >= 0 && id <= m->max)
+                m->bits[id >> 3] |= (uint8_t)(1u << (id & 7));
+            n++;
+        }
+        if (r < 0)
+            st = PK_ERR_INTERNAL;
+    }
+    pk_stmt_free(s);
+    if (st != PK_OK || n > MISSING_SET_MAX) {
+        free(m->bits);
+        m->bits = NULL;
+    }
+    m->want_yes = q->missing_yes;
+    m->want_no = q->missing_no;
+    return st;
+}
+
 /* Words (and filters): ranked by full text, over the locations' text and
  * over the transcripts' sentences (a location found by both keeps the
  * better score). With max_rejects > 0, gives up (*gave_up = 1, nothing
@@ -950,8 +1012,14 @@ static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, cons
     if (st == PK_OK)
         st = prepare_check(cat, q, &check);
     pk_fts_stats stats = {0};
+    missing_set missing = {0};
     if (st == PK_OK)
-        st = pk_db_fts_top_within(cat->store, m, check, max_rejects, limit, hits, &n, &stats);
+        st = read_missing(cat, q, &missing);
+    pk_id_filter pre = {keep_missing, &missing};
+    if (st == PK_OK)
+        st = pk_db_fts_top_within(cat->store, m, check, missing.bits ? &pre : NULL, max_rejects, limit, hits, &n,
+                                  &stats);
+    free(missing.bits);
     *gave_up = stats.gave_up;
     if (st == PK_OK && stats.gave_up)
         pk_log(ctx, PK_LOG_DEBUG, "search: per-row filters rejected %lld of %lld rows checked: narrowing by them",

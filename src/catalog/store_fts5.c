@@ -250,6 +250,7 @@ typedef struct topk {
     size_t limit, pool;
     int nfilter, nranked;
     sqlite3_stmt *check;
+    const pk_id_filter *pre;    /* may be NULL */
     int64_t max_rejects;        /* give up past this many failed checks; 0: never */
     /* set on the first row */
     int ready;
@@ -440,11 +441,17 @@ static void pk_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
             t->skipped = b.ub;
         return; /* one more row of a class already well represented */
     }
-    if (t->check) {
+    if (t->check || t->pre) {
         t->stats.checked++;
-        sqlite3_bind_int64(t->check, 1, b.id);
-        rc = sqlite3_step(t->check);
-        sqlite3_reset(t->check);
+        if (t->pre && !t->pre->keep(t->pre->user, b.id)) {
+            rc = SQLITE_DONE;
+        } else if (t->check) {
+            sqlite3_bind_int64(t->check, 1, b.id);
+            rc = sqlite3_step(t->check);
+            sqlite3_reset(t->check);
+        } else {
+            rc = SQLITE_ROW;
+        }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             t->rc = rc;
             sqlite3_result_error_code(ctx, rc);
@@ -706,11 +713,12 @@ static int by_score(const void *a, const void *b)
 pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t limit,
                         pk_fts_hit *hits, size_t *n, pk_fts_stats *stats)
 {
-    return pk_db_fts_top_within(s, m, check, 0, limit, hits, n, stats);
+    return pk_db_fts_top_within(s, m, check, NULL, 0, limit, hits, n, stats);
 }
 
-pk_status pk_db_fts_top_within(pk_db *s, const pk_fts_match *m, pk_stmt *check, int64_t max_rejects,
-                               size_t limit, pk_fts_hit *hits, size_t *n, pk_fts_stats *stats)
+pk_status pk_db_fts_top_within(pk_db *s, const pk_fts_match *m, pk_stmt *check, const pk_id_filter *pre,
+                               int64_t max_rejects, size_t limit, pk_fts_hit *hits, size_t *n,
+                               pk_fts_stats *stats)
 {
     *n = 0;
     if (stats)
@@ -720,7 +728,8 @@ pk_status pk_db_fts_top_within(pk_db *s, const pk_fts_match *m, pk_stmt *check, 
     topk t = {.store = s, .weight = column_weight, .ncolumns = PK_FTS_COLUMNS,
               .max_id_sql = "SELECT max(id) FROM location_fts_docsize",
               .limit = limit, .pool = limit + POOL_EXTRA, .nfilter = m->nfilter,
-              .nranked = m->nranked, .check = check ? check->st : NULL, .max_rejects = max_rejects,
+              .nranked = m->nranked, .check = check ? check->st : NULL, .pre = pre,
+              .max_rejects = max_rejects,
               .skipped = -HUGE_VAL};
     t.best = malloc(limit * sizeof *t.best);
     t.bounds = malloc(t.pool * sizeof *t.bounds);

@@ -1042,6 +1042,37 @@ static void test_search_filters_checked_per_row(void **state)
     free(o);
 }
 
+/* missing: is tested from a set of the missing locations read once; the
+ * same rows as SQL's test, for yes, no and both. */
+static void test_search_missing_set(void **state)
+{
+    fixture *f = *state;
+    generate_rows(f, 1500, 30, 1);
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    assert_int_equal(pk_db_exec(cat->store, "UPDATE location SET missing = 1 WHERE id % 7 = 3"), PK_OK);
+    pk_catalog_close(cat);
+    static const struct {
+        const char *query, *word, *where;
+    } cases[] = {
+        {"img missing:yes", "img", "l.missing = 1"},
+        {"sunset missing:no", "sunset", "l.missing = 0"},
+        {"img width:>4000 missing:yes", "img", "a.width > 4000 AND l.missing = 1"},
+        {"img missing:yes missing:no", "img", "0"},
+    };
+    static int64_t want[4096];
+    static double score[4096];
+    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++) {
+        search_out *o = malloc(sizeof *o);
+        run_search(f, cases[i].query, "4096", o);
+        size_t n = reference_search(f, cases[i].word, cases[i].where, want, score, 4096);
+        assert_int_equal(o->n, n);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(o->ids[k], want[k]);
+        free(o);
+    }
+}
+
 /* A filter most of the catalogue passes but few rows of the word do: the
  * per-row check gives up and the full text narrows by it; the same rows in
  * the same order. */
@@ -1084,6 +1115,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transcript_top, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_filters_checked_per_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_filter_check_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_missing_set, setup, teardown),
         cmocka_unit_test(test_measure_words),
         cmocka_unit_test(test_measure_cover),
         cmocka_unit_test(test_centre_hash_turns),
