@@ -30,7 +30,8 @@
  * pk_measure_cover); the other filters (missing, dupe, the face filters
  * person, faces, smiling, and a duration's edge tenth of a second) are
  * checked, one location at a time, only for the rows that could still make
- * the results; the records are read for the final hits only. When the
+ * the results (missing: first from a set of the missing locations read
+ * once); the records are read for the final hits only. When the
  * words are broad and a sample says the filters on type, date, width,
  * height or duration pass a good share of the files, those are checked per
  * row instead (plan_words): narrowing 100,000 matches by a filter most rows
