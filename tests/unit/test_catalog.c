@@ -998,6 +998,28 @@ static size_t reference_search(fixture *f, const char *word, const char *where, 
     return n;
 }
 
+typedef struct search_case {
+    const char *query, *word, *where;
+} search_case;
+
+/* Run c's query (limit 4096) into *o and assert that it returns the rows
+ * of reference_search in its order, and its scores when `scores`. Returns
+ * how many. */
+static size_t expect_reference(fixture *f, const search_case *c, int scores, search_out *o)
+{
+    static int64_t want[4096];
+    static double score[4096];
+    run_search(f, c->query, "4096", o);
+    size_t n = reference_search(f, c->word, c->where, want, score, 4096);
+    assert_int_equal(o->n, n);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(o->ids[k], want[k]);
+        if (scores)
+            assert_true(fabs(o->ranks[k] - score[k]) < 1e-3); /* ranks are rounded to 4 places */
+    }
+    return n;
+}
+
 /* Broad filters are checked per row (the words drive): exactly FTS5's
  * ranking of the word over the rows the SQL filter passes, scores included
  * (a one-word query's idf is the word's own). */
@@ -1005,40 +1027,23 @@ static void test_search_filters_checked_per_row(void **state)
 {
     fixture *f = *state;
     generate_rows(f, 1500, 30, 1);
-    static const struct {
-        const char *query, *word, *where;
-    } cases[] = {
+    static const search_case cases[] = {
         {"img width:>4000", "img", "a.width > 4000"},
         {"img type:photo", "img", "a.type = 'photo'"},
         {"iceland width:>=3000 height:<6000", "iceland", "a.width >= 3000 AND a.height < 6000"},
         {"sunset date:2016..2024", "sunset", "a.captured >= '2016-01-01' AND a.captured < '2024-12-31\x7f'"},
         {"night type:photo width:<=8000", "night", "a.type = 'photo' AND a.width <= 8000"},
     };
-    static int64_t want[4096];
-    static double score[4096];
+    search_out *o = malloc(sizeof *o);
     for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++) {
-        search_out *o = malloc(sizeof *o);
-        run_search(f, cases[i].query, "4096", o);
+        assert_true(expect_reference(f, &cases[i], 1, o) > 20);
         assert_true(o->per_row);
         assert_false(o->narrowed);
-        size_t n = reference_search(f, cases[i].word, cases[i].where, want, score, 4096);
-        assert_true(n > 20);
-        assert_int_equal(o->n, n);
-        for (size_t k = 0; k < n; k++) {
-            assert_int_equal(o->ids[k], want[k]);
-            assert_true(fabs(o->ranks[k] - score[k]) < 1e-3); /* ranks are rounded to 4 places */
-        }
-        free(o);
     }
     /* A narrow word: the full text narrows by the filter as before. */
-    search_out *o = malloc(sizeof *o);
-    run_search(f, "aurora width:>4000", "4096", o);
+    const search_case narrow = {"aurora width:>4000", "aurora", "a.width > 4000"};
+    assert_true(expect_reference(f, &narrow, 0, o) > 5);
     assert_false(o->per_row);
-    size_t n = reference_search(f, "aurora", "a.width > 4000", want, score, 4096);
-    assert_true(n > 5);
-    assert_int_equal(o->n, n);
-    for (size_t k = 0; k < n; k++)
-        assert_int_equal(o->ids[k], want[k]);
     free(o);
 }
 
@@ -1052,25 +1057,16 @@ static void test_search_missing_set(void **state)
     assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
     assert_int_equal(pk_db_exec(cat->store, "UPDATE location SET missing = 1 WHERE id % 7 = 3"), PK_OK);
     pk_catalog_close(cat);
-    static const struct {
-        const char *query, *word, *where;
-    } cases[] = {
+    static const search_case cases[] = {
         {"img missing:yes", "img", "l.missing = 1"},
         {"sunset missing:no", "sunset", "l.missing = 0"},
         {"img width:>4000 missing:yes", "img", "a.width > 4000 AND l.missing = 1"},
         {"img missing:yes missing:no", "img", "0"},
     };
-    static int64_t want[4096];
-    static double score[4096];
-    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++) {
-        search_out *o = malloc(sizeof *o);
-        run_search(f, cases[i].query, "4096", o);
-        size_t n = reference_search(f, cases[i].word, cases[i].where, want, score, 4096);
-        assert_int_equal(o->n, n);
-        for (size_t k = 0; k < n; k++)
-            assert_int_equal(o->ids[k], want[k]);
-        free(o);
-    }
+    search_out *o = malloc(sizeof *o);
+    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++)
+        expect_reference(f, &cases[i], 0, o);
+    free(o);
 }
 
 /* A filter most of the catalogue passes but few rows of the word do: the
@@ -1092,10 +1088,8 @@ static void test_search_filter_check_gives_up(void **state)
     for (size_t k = 0; k < 5; k++)
         assert_int_equal(o->ids[k], want[k]);
     /* All of them: the same again (checked per row, all passing ones fit). */
-    run_search(f, "img width:>4000", "4096", o);
-    assert_int_equal(o->n, n);
-    for (size_t k = 0; k < n; k++)
-        assert_int_equal(o->ids[k], want[k]);
+    const search_case all = {"img width:>4000", "img", "a.width > 4000"};
+    assert_int_equal(expect_reference(f, &all, 0, o), n);
     free(o);
 }
 
