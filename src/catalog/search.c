@@ -30,7 +30,12 @@
  * pk_measure_cover); the other filters (missing, dupe, the face filters
  * person, faces, smiling, and a duration's edge tenth of a second) are
  * checked, one location at a time, only for the rows that could still make
- * the results; the records are read for the final hits only. Filters alone
+ * the results (missing: first from a set of the missing locations read
+ * once); the records are read for the final hits only. When the
+ * words are broad and a sample says the filters on type, date, width,
+ * height or duration pass a good share of the files, those are checked per
+ * row instead (plan_words): narrowing 100,000 matches by a filter most rows
+ * pass costs more than checking the few that can enter. Filters alone
  * go to the tables' indexes (ordered by capture time), or, with camera: or
  * lens:, to the full text and then to capture order.
  */
@@ -58,6 +63,8 @@ typedef struct clause {
     char text[2][24];
     int in_text;   /* also expressed as full text */
     int asset;     /* refers to the asset (a.), not only the location */
+    int movable;   /* says exactly what its full-text phrases (type, date,
+                    * measure columns) say: may replace them (see plan_words) */
 } clause;
 
 typedef struct query {
@@ -69,6 +76,7 @@ typedef struct query {
     int nclauses;
     char **owned;       /* texts the phrases point to */
     size_t nowned;
+    int missing_yes, missing_no; /* missing:yes, missing:no were asked */
     int64_t faces_producer; /* the current face producer, -1 none */
     int faces_known;        /* faces_producer was read */
 } query;
@@ -280,6 +288,7 @@ static pk_status parse_date(pk_ctx *ctx, pk_catalog *cat, query *q, const char *
         clause *c = add_clause(ctx, q, "a.captured >= ?", in_text);
         if (!c)
             return PK_ERR_USAGE;
+        c->movable = 1;
         char t[16];
         snprintf(t, sizeof t, "%04d-%02d-%02d", dlo.y, dlo.m, dlo.d);
         bind_str(c, t);
@@ -290,6 +299,7 @@ static pk_status parse_date(pk_ctx *ctx, pk_catalog *cat, query *q, const char *
         clause *c = add_clause(ctx, q, "a.captured < ?", in_text);
         if (!c)
             return PK_ERR_USAGE;
+        c->movable = 1;
         char t[16];
         snprintf(t, sizeof t, "%04d-%02d-%02d\x7f", dhi.y, dhi.m, dhi.d);
         bind_str(c, t);
@@ -413,6 +423,7 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
         pk_status st = add_phrase(ctx, q, own(q, strdup(lower)), PK_FTS_TYPE, 0, 0);
         if (st != PK_OK || !(c = add_clause(ctx, q, "a.type = ?", 1)))
             return st != PK_OK ? st : PK_ERR_USAGE;
+        c->movable = 1;
         bind_str(c, lower);
         return PK_OK;
     }
@@ -434,9 +445,16 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
                  op);
         if (!(c = add_clause(ctx, q, sql, 0)))
             return PK_ERR_USAGE;
+        c->movable = 1;
         bind_num(c, num);
         char kind = (char)tolower((unsigned char)(key[0] == 'd' || key[0] == 'D' ? 't' : key[0]));
         return add_measure(ctx, q, c, kind, op, num);
+    }
+    if (!strcasecmp(key, "missing")) {
+        if (yes(v))
+            q->missing_yes = 1;
+        else
+            q->missing_no = 1;
     }
     if (!strcasecmp(key, "missing"))
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
@@ -560,27 +578,37 @@ static json_t *hit_record(pk_stmt *s, const double *score)
     return r;
 }
 
-/* The SQL conditions of the clauses (all, or only those full text does not
- * express), each preceded by " AND ". */
-static void where_sql(const query *q, int all, char *out, size_t size)
+/* Which clauses where_sql and bind_clauses take. */
+enum { CHECKED = 0, ALL = 1, MOVABLE = 2 };
+
+static int takes(const clause *c, int which)
+{
+    return which == ALL || (which == MOVABLE ? c->movable : !c->in_text);
+}
+
+/* The SQL conditions of the clauses (`which`: ALL, CHECKED = only those
+ * full text does not express, MOVABLE), each preceded by " AND ". */
+static void where_sql(const query *q, int which, char *out, size_t size)
 {
     size_t len = 0;
     out[0] = '\0';
     for (int i = 0; i < q->nclauses; i++)
-        if (all || !q->clauses[i].in_text) {
+        if (takes(&q->clauses[i], which)) {
             const clause *c = &q->clauses[i];
-            int n = snprintf(out + len, size - len, " AND %s", all && c->set_sql[0] ? c->set_sql : c->sql);
+            int n = snprintf(out + len, size - len, " AND %s",
+                             which == ALL && c->set_sql[0] ? c->set_sql : c->sql);
             if (n > 0 && (size_t)n < size - len)
                 len += (size_t)n;
         }
 }
 
-/* Bind the clauses' parameters from `at`; returns the next free one. */
-static int bind_clauses(const query *q, int all, pk_stmt *s, int at)
+/* Bind the parameters of the clauses where_sql took with `which` from
+ * `at`; returns the next free one. */
+static int bind_clauses(const query *q, int which, pk_stmt *s, int at)
 {
     for (int i = 0; i < q->nclauses; i++) {
         const clause *c = &q->clauses[i];
-        if (!all && c->in_text)
+        if (!takes(c, which))
             continue;
         for (int b = 0; b < c->nbind; b++) {
             if (c->is_num[b])
@@ -613,13 +641,13 @@ static pk_status prepare_check(pk_catalog *cat, const query *q, pk_stmt **out)
     if (!has_check(q, &asset))
         return PK_OK;
     char where[4096], sql[4608];
-    where_sql(q, 0, where, sizeof where);
+    where_sql(q, CHECKED, where, sizeof where);
     /* Filters on the location alone (missing:, dupe:) need no asset row. */
     snprintf(sql, sizeof sql, "SELECT 1 FROM location l%s WHERE l.id = ?1%s",
              asset ? " JOIN asset a ON a.id = l.asset_id" : "", where);
     pk_status st = pk_db_prepare(cat->store, sql, out);
     if (st == PK_OK)
-        bind_clauses(q, 0, *out, 2);
+        bind_clauses(q, CHECKED, *out, 2);
     return st;
 }
 
@@ -698,7 +726,7 @@ static pk_status passes(sentence_pass *p, int64_t id, int *yes)
     pk_status st = passes_text(p, id, yes);
     if (st == PK_OK && *yes && p->check) {
         pk_stmt_reset(p->check);
-        bind_clauses(p->q, 0, p->check, 2);
+        bind_clauses(p->q, CHECKED, p->check, 2);
         pk_stmt_bind_int(p->check, 1, id);
         int r = pk_stmt_step(p->check);
         if (r < 0)
@@ -909,11 +937,68 @@ static pk_status emit_hits(pk_run *run, pk_catalog *cat, const int64_t *ids, con
     return st;
 }
 
+/* Missing locations, as a set in memory: most catalogues have few, read
+ * from the index on `missing` in one pass, where checking a candidate by
+ * SQL reads its location's page (a few thousand scattered pages for a
+ * broad word with missing:yes). Beyond MISSING_SET_MAX the rows stay
+ * checked by SQL alone. */
+enum { MISSING_SET_MAX = 65536 };
+
+typedef struct missing_set {
+    uint8_t *bits;
+    int64_t max;
+    int want_yes, want_no;
+} missing_set;
+
+static int keep_missing(void *user, int64_t id)
+{
+    const missing_set *m = user;
+    int in = id >= 0 && id <= m->max && (m->bits[id >> 3] >> (id & 7) & 1);
+    return (!m->want_yes || in) && (!m->want_no || !in);
+}
+
+/* Fill *m for query q (bits NULL: no such filter, or too many missing). */
+static pk_status read_missing(pk_catalog *cat, const query *q, missing_set *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!q->missing_yes && !q->missing_no)
+        return PK_OK;
+    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &m->max);
+    pk_stmt *s = NULL;
+    if (st == PK_OK)
+        st = pk_db_prepare(cat->store, "SELECT id FROM location WHERE missing = 1 LIMIT ?", &s);
+    if (st == PK_OK && !(m->bits = calloc((size_t)(m->max >> 3) + 1, 1)))
+        st = pk_fail(cat->ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    int64_t n = 0;
+    int r = 0;
+    if (st == PK_OK) {
+        pk_stmt_bind_int(s, 1, MISSING_SET_MAX + 1);
+        while ((r = pk_stmt_step(s)) == 1) {
+            int64_t id = pk_stmt_int(s, 0);
+            if (id >= 0 && id <= m->max)
+                m->bits[id >> 3] |= (uint8_t)(1u << (id & 7));
+            n++;
+        }
+        if (r < 0)
+            st = PK_ERR_INTERNAL;
+    }
+    pk_stmt_free(s);
+    if (st != PK_OK || n > MISSING_SET_MAX) {
+        free(m->bits);
+        m->bits = NULL;
+    }
+    m->want_yes = q->missing_yes;
+    m->want_no = q->missing_no;
+    return st;
+}
+
 /* Words (and filters): ranked by full text, over the locations' text and
  * over the transcripts' sentences (a location found by both keeps the
- * better score). */
+ * better score). With max_rejects > 0, gives up (*gave_up = 1, nothing
+ * emitted) once the per-row check has rejected more rows than that (see
+ * pk_db_fts_top_within). */
 static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m,
-                              size_t limit)
+                              size_t limit, int64_t max_rejects, int *gave_up)
 {
     pk_ctx *ctx = pk_run_ctx(run);
     /* Room for both lists before they merge. */
@@ -927,14 +1012,24 @@ static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, cons
     pk_status st = hits && ids && scores ? PK_OK : pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
     if (st == PK_OK)
         st = prepare_check(cat, q, &check);
-    pk_fts_stats stats;
+    pk_fts_stats stats = {0};
+    missing_set missing = {0};
     if (st == PK_OK)
-        st = pk_db_fts_top(cat->store, m, check, limit, hits, &n, &stats);
+        st = read_missing(cat, q, &missing);
+    pk_id_filter pre = {keep_missing, &missing};
     if (st == PK_OK)
+        st = pk_db_fts_top_within(cat->store, m, check, missing.bits ? &pre : NULL, max_rejects, limit, hits, &n,
+                                  &stats);
+    free(missing.bits);
+    *gave_up = stats.gave_up;
+    if (st == PK_OK && stats.gave_up)
+        pk_log(ctx, PK_LOG_DEBUG, "search: per-row filters rejected %lld of %lld rows checked: narrowing by them",
+               (long long)(stats.checked - stats.passed), (long long)stats.checked);
+    if (st == PK_OK && !stats.gave_up)
         st = split_match(cat, q, &words, &filters);
     if (st == PK_OK && words.text)
         st = transcript_top(cat, q, &words, &filters, limit, hits + n, &nt, &sentences);
-    if (st == PK_OK) {
+    if (st == PK_OK && !stats.gave_up) {
         pk_log(ctx, PK_LOG_DEBUG,
                "search: %lld matches, %lld scored, %lld checked, %lld kept, %s; "
                "%lld transcript sentences, %zu locations",
@@ -959,12 +1054,165 @@ static pk_status search_words(pk_run *run, pk_catalog *cat, const query *q, cons
     return st;
 }
 
+/* ---- planning a search by words ------------------------------------------ */
+
+/* Sampled files for a filter's pass rate, and the share of them that must
+ * pass for the filter to be checked per row rather than narrow the full
+ * text. Each sample is a page a fresh process reads (~1 of the ~250 of a
+ * broad query): 32 tell a quarter from a half well enough. */
+enum { PASS_SAMPLES = 32, PASS_NEEDED = PASS_SAMPLES / 4 };
+/* Words are broad when they match at least one location in BROAD_WORDS;
+ * estimated from their first WORD_COUNT_CAP matches. */
+enum { BROAD_WORDS = 20, WORD_COUNT_CAP = 4096 };
+
+/* How many of PASS_SAMPLES assets spread evenly over the ids pass the
+ * movable clauses (which are all about the asset); *sampled gets how many
+ * of them exist. */
+static pk_status sample_pass(pk_catalog *cat, const query *q, int *passed, int *sampled)
+{
+    *passed = *sampled = 0;
+    int64_t max = 0;
+    pk_status st = pk_db_query_int(cat->store, "SELECT max(id) FROM asset", 0, &max);
+    char where[4096], sql[4608];
+    where_sql(q, MOVABLE, where, sizeof where);
+    /* 1 when the asset passes, 0 or NULL when not; no row when it does not
+     * exist. ?1 comes first so that the clauses' "?" number from 2. */
+    snprintf(sql, sizeof sql, "SELECT a.id = ?1%s FROM asset a WHERE a.id = ?1", where);
+    pk_stmt *s = NULL;
+    if (st == PK_OK && max > 0)
+        st = pk_db_prepare(cat->store, sql, &s);
+    for (int i = 0; s && st == PK_OK && i < PASS_SAMPLES; i++) {
+        pk_stmt_reset(s);
+        bind_clauses(q, MOVABLE, s, 2);
+        pk_stmt_bind_int(s, 1, 1 + (int64_t)((double)(max - 1) * (2 * i + 1) / (2 * PASS_SAMPLES)));
+        int r = pk_stmt_step(s);
+        if (r < 0)
+            st = PK_ERR_INTERNAL;
+        else if (r == 1) {
+            (*sampled)++;
+            *passed += !pk_stmt_is_null(s, 0) && pk_stmt_int(s, 0) != 0;
+        }
+    }
+    pk_stmt_free(s);
+    return st;
+}
+
+typedef struct first_rows {
+    int64_t n, last;
+} first_rows;
+
+static int count_first(void *user, int64_t id)
+{
+    first_rows *c = user;
+    c->last = id;
+    return ++c->n >= WORD_COUNT_CAP;
+}
+
+/* About how many locations match `words`: counted up to WORD_COUNT_CAP,
+ * beyond that as many again in the same share of the ids after the last
+ * one counted (ids are dense; the words' rows spread over them). */
+static pk_status estimate_matches(pk_catalog *cat, const pk_fts_match *words, int64_t max_id, double *n)
+{
+    first_rows c = {0, 0};
+    pk_status st = pk_db_fts_each(cat->store, words, count_first, &c, NULL);
+    *n = (double)c.n;
+    if (c.n >= WORD_COUNT_CAP && c.last > 0 && max_id > c.last)
+        *n = (double)c.n * (double)max_id / (double)c.last;
+    return st;
+}
+
+/* Words with filters on type, date, width, height or duration. Full text
+ * narrows by such a filter with the posting lists of its words (one word
+ * for a type, up to ~90 alternatives for a range), which costs in
+ * proportion to the rows they hold; when the words are broad and most rows
+ * pass the filter (img width:>4000, canon type:photo), that is far more
+ * than checking, with the filter's SQL, the few rows that can still enter
+ * the results. So when the words match at least one location in
+ * BROAD_WORDS and a sample of the catalogue says at least a quarter of the
+ * files pass, the words alone drive and those filters are checked per row;
+ * should the check still reject many rows (the words' rows are not like
+ * the sample), it gives up after a bounded number and the full text
+ * narrows as before. Both give the same rows: a movable clause says
+ * exactly what its phrases say. Ranks differ in one case: with a single
+ * word, its idf is computed from the rows the full-text query matched,
+ * which then are the word's rows (as BM25 defines idf) rather than those
+ * that also pass the filters; the order is the same. */
+static pk_status plan_words(pk_run *run, pk_catalog *cat, const query *q, const pk_fts_match *m, size_t limit)
+{
+    pk_ctx *ctx = pk_run_ctx(run);
+    int movable = 0, gave_up = 0;
+    for (int i = 0; i < q->nclauses; i++)
+        movable |= q->clauses[i].movable;
+    if (!movable)
+        return search_words(run, cat, q, m, limit, 0, &gave_up);
+    /* The same query without the movable filters' phrases (each group of
+     * alternatives lies in one column: dropped whole), checking their
+     * clauses instead. It shares q's texts: never freed. */
+    query *checked = malloc(sizeof *checked);
+    pk_fts_match words = {0};
+    if (!checked)
+        return pk_fail(ctx, PK_ERR_INTERNAL, NULL, "out of memory");
+    *checked = *q;
+    checked->nphrases = 0;
+    for (size_t i = 0; i < q->nphrases; i++) {
+        int col = q->phrases[i].column;
+        if (col != PK_FTS_TYPE && col != PK_FTS_DATE && col != PK_FTS_MEASURE)
+            checked->phrases[checked->nphrases++] = q->phrases[i];
+    }
+    for (int i = 0; i < checked->nclauses; i++)
+        if (checked->clauses[i].movable)
+            checked->clauses[i].in_text = 0;
+    pk_status st = pk_db_fts_match(cat->store, checked->phrases, checked->nphrases, &words);
+    /* Only broad words gain: a narrow word's rows are few for the full
+     * text to narrow, and checks, scattered, each read pages of their own. */
+    int64_t max_id = 0;
+    double matches = 0;
+    int passed = 0, sampled = 0;
+    if (st == PK_OK && words.nranked)
+        st = pk_db_query_int(cat->store, "SELECT max(id) FROM location", 0, &max_id);
+    /* Estimated on the words as whole words, unless as short as the
+     * prefix index's entries: FTS5 reads a longer prefix's every list in
+     * full before the first row ("canon"* costs 70 % more than "canon"),
+     * where a word's list streams and the count stops early. A whole word
+     * matches fewer rows: the estimate errs towards the old plan. */
+    pk_fts_match whole = {0};
+    if (st == PK_OK && words.nranked && max_id > 0) {
+        for (size_t i = 0; i < checked->nphrases; i++)
+            if (checked->phrases[i].column == PK_FTS_ANY && strlen(checked->phrases[i].text) > 3)
+                checked->phrases[i].prefix = 0;
+        st = pk_db_fts_match(cat->store, checked->phrases, checked->nphrases, &whole);
+        for (size_t i = 0; i < checked->nphrases; i++)
+            if (checked->phrases[i].column == PK_FTS_ANY)
+                checked->phrases[i].prefix = 1;
+    }
+    if (st == PK_OK && whole.nranked)
+        st = estimate_matches(cat, &whole, max_id, &matches);
+    free(whole.text);
+    int broad = matches * BROAD_WORDS >= (double)max_id;
+    if (st == PK_OK && broad)
+        st = sample_pass(cat, q, &passed, &sampled);
+    if (st == PK_OK && broad && sampled && passed * PASS_SAMPLES >= PASS_NEEDED * sampled) {
+        pk_log(ctx, PK_LOG_DEBUG,
+               "search: about %.0f locations match the words, %d of %d sampled files pass the filters: "
+               "checking them per row",
+               matches, passed, sampled);
+        st = search_words(run, cat, checked, &words, limit, 4 * ((int64_t)limit + 64) + 512, &gave_up);
+    } else {
+        gave_up = 1;
+    }
+    free(words.text);
+    free(checked);
+    if (st != PK_OK || !gave_up)
+        return st;
+    return search_words(run, cat, q, m, limit, 0, &gave_up);
+}
+
 /* Filters alone, all expressible in SQL: newest captures first, from the
  * tables' indexes. */
 static pk_status search_sql(pk_run *run, pk_catalog *cat, const query *q, size_t limit)
 {
     char where[4096], sql[5120];
-    where_sql(q, 1, where, sizeof where);
+    where_sql(q, ALL, where, sizeof where);
     snprintf(sql, sizeof sql,
              "SELECT l.id FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
              "ORDER BY a.captured DESC LIMIT ?",
@@ -973,7 +1221,7 @@ static pk_status search_sql(pk_run *run, pk_catalog *cat, const query *q, size_t
     pk_status st = pk_db_prepare(cat->store, sql, &s);
     if (st != PK_OK)
         return st;
-    int at = bind_clauses(q, 1, s, 1);
+    int at = bind_clauses(q, ALL, s, 1);
     pk_stmt_bind_int(s, at, (int64_t)limit);
     int64_t *ids = malloc(limit * sizeof *ids);
     size_t n = 0;
@@ -1036,7 +1284,7 @@ static pk_status newest_of_few(pk_catalog *cat, const query *q, const idset *set
                                size_t *n)
 {
     char where[4096], sql[4608];
-    where_sql(q, 0, where, sizeof where);
+    where_sql(q, CHECKED, where, sizeof where);
     snprintf(sql, sizeof sql,
              "SELECT a.captured FROM location l JOIN asset a ON a.id = l.asset_id WHERE l.id = ?1%s", where);
     pk_stmt *s;
@@ -1047,7 +1295,7 @@ static pk_status newest_of_few(pk_catalog *cat, const query *q, const idset *set
     size_t nd = 0;
     for (size_t i = 0; d && i < set->n && st == PK_OK; i++) {
         pk_stmt_reset(s);
-        bind_clauses(q, 0, s, 2);
+        bind_clauses(q, CHECKED, s, 2);
         pk_stmt_bind_int(s, 1, set->list[i]);
         int r = pk_stmt_step(s);
         if (r < 0)
@@ -1076,7 +1324,7 @@ static pk_status newest_of_many(pk_catalog *cat, const query *q, const idset *se
                                 size_t *n)
 {
     char where[4096], sql[4608];
-    where_sql(q, 0, where, sizeof where);
+    where_sql(q, CHECKED, where, sizeof where);
     snprintf(sql, sizeof sql,
              "SELECT l.id FROM location l JOIN asset a ON a.id = l.asset_id WHERE 1 = 1%s "
              "ORDER BY a.captured DESC",
@@ -1085,7 +1333,7 @@ static pk_status newest_of_many(pk_catalog *cat, const query *q, const idset *se
     pk_status st = pk_db_prepare(cat->store, sql, &s);
     if (st != PK_OK)
         return st;
-    bind_clauses(q, 0, s, 1);
+    bind_clauses(q, CHECKED, s, 1);
     int r;
     *n = 0;
     while (*n < limit && (r = pk_stmt_step(s)) == 1) {
@@ -1163,7 +1411,7 @@ static pk_status search_run(pk_run *run)
         if (q->nwords && !m.nranked)
             ; /* no searchable word: no hit */
         else if (q->nwords)
-            st = search_words(run, cat, q, &m, limit);
+            st = plan_words(run, cat, q, &m, limit);
         else if (q->text_only && !m.text)
             ; /* camera: or lens: without a letter or digit */
         else if (q->text_only)

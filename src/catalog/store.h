@@ -135,6 +135,7 @@ typedef struct pk_fts_stats {
     int64_t checked;   /* rows `check` was run for */
     int64_t passed;    /* ... and kept */
     int exact;         /* 1: the hits are the exact BM25 top `limit` */
+    int gave_up;       /* pk_db_fts_top_within stopped: too many failed checks */
 } pk_fts_stats;
 
 /* The best `limit` matches of `m` by BM25 (file name weighing 10, folder
@@ -156,6 +157,24 @@ typedef struct pk_fts_stats {
  * hit lies. stats may be NULL. */
 pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t limit,
                         pk_fts_hit *hits, size_t *n, pk_fts_stats *stats);
+
+/* A test on a location id that needs no statement (a set in memory):
+ * keep(user, id) returns 1 to keep the row. */
+typedef struct pk_id_filter {
+    int (*keep)(void *user, int64_t id);
+    void *user;
+} pk_id_filter;
+
+/* pk_db_fts_top, with `pre` (may be NULL) run before `check` for the same
+ * rows (a row it rejects counts as checked, not passed), and giving up
+ * once they have rejected more than `max_rejects` rows (0: never): then
+ * *n = 0, stats->gave_up = 1 and the status is PK_OK. For a caller that
+ * chose to check a filter per row rather than let the full text narrow by
+ * it, betting that most rows pass: a lost bet costs at most max_rejects
+ * checks before it asks otherwise. */
+pk_status pk_db_fts_top_within(pk_db *s, const pk_fts_match *m, pk_stmt *check, const pk_id_filter *pre,
+                               int64_t max_rejects, size_t limit, pk_fts_hit *hits, size_t *n,
+                               pk_fts_stats *stats);
 
 /* Call fn(user, id) for every location matching `m`, in id order; a non-zero
  * return stops. *count (may be NULL) gets how many were passed. */

@@ -250,6 +250,8 @@ typedef struct topk {
     size_t limit, pool;
     int nfilter, nranked;
     sqlite3_stmt *check;
+    const pk_id_filter *pre;    /* may be NULL */
+    int64_t max_rejects;        /* give up past this many failed checks; 0: never */
     /* set on the first row */
     int ready;
     double *idf;
@@ -439,18 +441,32 @@ static void pk_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
             t->skipped = b.ub;
         return; /* one more row of a class already well represented */
     }
-    if (t->check) {
+    if (t->check || t->pre) {
         t->stats.checked++;
-        sqlite3_bind_int64(t->check, 1, b.id);
-        rc = sqlite3_step(t->check);
-        sqlite3_reset(t->check);
+        if (t->pre && !t->pre->keep(t->pre->user, b.id)) {
+            rc = SQLITE_DONE;
+        } else if (t->check) {
+            sqlite3_bind_int64(t->check, 1, b.id);
+            rc = sqlite3_step(t->check);
+            sqlite3_reset(t->check);
+        } else {
+            rc = SQLITE_ROW;
+        }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             t->rc = rc;
             sqlite3_result_error_code(ctx, rc);
             return;
         }
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE) {
+            if (t->max_rejects && t->stats.checked - t->stats.passed > t->max_rejects) {
+                /* Stops the statement; pk_db_fts_top_within reports it as
+                 * given up, not as an error. */
+                t->stats.gave_up = 1;
+                t->rc = SQLITE_ABORT;
+                sqlite3_result_error_code(ctx, SQLITE_ABORT);
+            }
             return;
+        }
         t->stats.passed++;
     }
     int len = 0;
@@ -697,6 +713,13 @@ static int by_score(const void *a, const void *b)
 pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t limit,
                         pk_fts_hit *hits, size_t *n, pk_fts_stats *stats)
 {
+    return pk_db_fts_top_within(s, m, check, NULL, 0, limit, hits, n, stats);
+}
+
+pk_status pk_db_fts_top_within(pk_db *s, const pk_fts_match *m, pk_stmt *check, const pk_id_filter *pre,
+                               int64_t max_rejects, size_t limit, pk_fts_hit *hits, size_t *n,
+                               pk_fts_stats *stats)
+{
     *n = 0;
     if (stats)
         memset(stats, 0, sizeof *stats);
@@ -705,7 +728,9 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
     topk t = {.store = s, .weight = column_weight, .ncolumns = PK_FTS_COLUMNS,
               .max_id_sql = "SELECT max(id) FROM location_fts_docsize",
               .limit = limit, .pool = limit + POOL_EXTRA, .nfilter = m->nfilter,
-              .nranked = m->nranked, .check = check ? check->st : NULL, .skipped = -HUGE_VAL};
+              .nranked = m->nranked, .check = check ? check->st : NULL, .pre = pre,
+              .max_rejects = max_rejects,
+              .skipped = -HUGE_VAL};
     t.best = malloc(limit * sizeof *t.best);
     t.bounds = malloc(t.pool * sizeof *t.bounds);
     sqlite3_stmt *q = NULL;
@@ -722,12 +747,15 @@ pk_status pk_db_fts_top(pk_db *s, const pk_fts_match *m, pk_stmt *check, size_t 
         int rc;
         while ((rc = sqlite3_step(q)) == SQLITE_ROW)
             ;
-        if (rc != SQLITE_DONE)
+        if (t.stats.gave_up) {
+            if (stats)
+                *stats = t.stats;
+        } else if (rc != SQLITE_DONE)
             st = t.rc == SQLITE_NOMEM ? pk_fail(s->ctx, PK_ERR_INTERNAL, NULL, "out of memory")
                                       : pk_sqlite_fail(s, "search failed");
     }
     sqlite3_finalize(q);
-    if (st == PK_OK) {
+    if (st == PK_OK && !t.stats.gave_up) {
         if (t.nranked == 1) {
             /* The one word's idf, from its match count (see rank_init). */
             double idf = idf_of(t.rows, (double)t.stats.matches);

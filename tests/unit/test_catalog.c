@@ -856,6 +856,243 @@ static void test_fast_hash_of_buffer(void **state)
     free(bytes);
 }
 
+/* ---- search plans: filters checked per row or narrowing the full text ---- */
+
+typedef struct search_out {
+    int64_t ids[4096];
+    double ranks[4096];
+    size_t n;
+    int per_row, narrowed; /* the plans the debug log told of */
+} search_out;
+
+static void keep_record(void *user, const pk_op *op, json_t *r)
+{
+    (void)op;
+    search_out *o = user;
+    if (o->n < PK_ARRAY_LEN(o->ids)) {
+        o->ids[o->n] = json_integer_value(json_object_get(r, "location_id"));
+        o->ranks[o->n++] = json_real_value(json_object_get(r, "rank"));
+    }
+}
+
+static void note_plan(void *user, pk_log_level level, const char *message)
+{
+    search_out *o = user;
+    if (level == PK_LOG_DEBUG && strstr(message, "checking them per row"))
+        o->per_row = 1;
+    if (level == PK_LOG_DEBUG && strstr(message, "narrowing by them"))
+        o->narrowed = 1;
+}
+
+static void run_search(fixture *f, const char *query, const char *limit, search_out *o)
+{
+    memset(o, 0, sizeof *o);
+    const pk_op *op = pk_op_find("search");
+    assert_non_null(op);
+    pk_args *a;
+    assert_int_equal(pk_args_new(f->ctx, op, &a), PK_OK);
+    assert_int_equal(pk_args_set(f->ctx, a, "catalog", f->db), PK_OK);
+    assert_int_equal(pk_args_set(f->ctx, a, "limit", limit), PK_OK);
+    assert_int_equal(pk_args_add_input(f->ctx, a, query), PK_OK);
+    assert_int_equal(pk_args_finish(f->ctx, a), PK_OK);
+    pk_ctx_set_log(f->ctx, note_plan, o);
+    pk_sink sink = {keep_record, NULL, o};
+    assert_int_equal(pk_op_run(f->ctx, op, a, &sink), PK_OK);
+    pk_ctx_set_log(f->ctx, NULL, NULL);
+    pk_args_free(a);
+}
+
+/* Generated rows: `rows` locations of as many assets, file names of one to
+ * four words from a small vocabulary; the word "img" in the name of
+ * `img_share` percent of them, whose widths exceed 4000 only one time in
+ * `img_wide`; the other rows' widths mostly exceed it. One name in 50 ends
+ * with the narrow word "aurora". */
+static void generate_rows(fixture *f, int rows, int img_share, int img_wide)
+{
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 1, &cat), PK_OK);
+    static const char *const vocab[] = {"iceland", "paris", "sunset", "glacier", "wedding", "beach", "night"};
+    static const char *const types[] = {"photo", "photo", "photo", "video", "audio"};
+    uint64_t seed = 7;
+    pk_stmt *ins;
+    assert_int_equal(pk_db_prepare(cat->store,
+                                   "INSERT INTO asset(id, sha256, size, type, width, height, duration, captured, "
+                                   "created_at) VALUES (?1, printf('%064d', ?1), 1, ?2, ?3, ?4, ?5, ?6, 'now')",
+                                   &ins),
+                     PK_OK);
+    pk_stmt *loc;
+    assert_int_equal(pk_db_prepare(cat->store,
+                                   "INSERT INTO location(id, asset_id, path, folder, name, root, size, mtime_ns, "
+                                   "fast_hash, first_seen, last_seen) VALUES (?1, ?1, '/p/' || ?1 || '/' || ?2, "
+                                   "'/p/' || ?1, ?2, '/', 1, 0, '0', 'now', 'now')",
+                                   &loc),
+                     PK_OK);
+    assert_int_equal(pk_db_begin(cat->store, 1), PK_OK);
+    for (int64_t id = 1; id <= rows; id++) {
+        int img = (int)(next_random(&seed) % 100) < img_share;
+        char name[160] = "";
+        int words = 1 + (int)(next_random(&seed) % 4), at = img ? (int)(next_random(&seed) % (uint64_t)words) : -1;
+        for (int w = 0; w < words; w++) {
+            strcat(name, w == at ? "img" : vocab[next_random(&seed) % PK_ARRAY_LEN(vocab)]);
+            strcat(name, w + 1 < words ? "_" : id % 50 ? ".jpg" : "_aurora.jpg");
+        }
+        const char *type = types[next_random(&seed) % PK_ARRAY_LEN(types)];
+        int64_t width = img ? (next_random(&seed) % (uint64_t)img_wide ? 1000 + (int64_t)(next_random(&seed) % 3000)
+                                                                   : 4001 + (int64_t)(next_random(&seed) % 5000))
+                            : (next_random(&seed) % 8 ? 4001 + (int64_t)(next_random(&seed) % 5000) : 3000);
+        int64_t height = 500 + (int64_t)(next_random(&seed) % 6000);
+        double duration = strcmp(type, "photo") ? (double)(next_random(&seed) % 3000) / 10 : 0;
+        char captured[32];
+        snprintf(captured, sizeof captured, "%04d-%02d-%02dT12:00:00", 2015 + (int)(next_random(&seed) % 10),
+                 1 + (int)(next_random(&seed) % 12), 1 + (int)(next_random(&seed) % 28));
+        pk_stmt_reset(ins);
+        pk_stmt_bind_int(ins, 1, id);
+        pk_stmt_bind_text(ins, 2, type);
+        pk_stmt_bind_int(ins, 3, width);
+        pk_stmt_bind_int(ins, 4, height);
+        if (duration > 0)
+            pk_stmt_bind_double(ins, 5, duration);
+        else
+            pk_stmt_bind_null(ins, 5);
+        pk_stmt_bind_text(ins, 6, captured);
+        assert_true(pk_stmt_step(ins) == 0);
+        pk_stmt_reset(loc);
+        pk_stmt_bind_int(loc, 1, id);
+        pk_stmt_bind_text(loc, 2, name);
+        assert_true(pk_stmt_step(loc) == 0);
+        pk_asset_meta m = {.type = type, .captured = captured, .width = width, .height = height,
+                           .duration = duration};
+        char folder[32];
+        snprintf(folder, sizeof folder, "/p/%lld", (long long)id);
+        assert_int_equal(pk_catalog_fts_set(cat->store, id, name, folder, type, &m), PK_OK);
+    }
+    assert_int_equal(pk_db_commit(cat->store), PK_OK);
+    pk_stmt_free(ins);
+    pk_stmt_free(loc);
+    pk_catalog_close(cat);
+}
+
+/* The rows FTS5 ranks for `word` (bm25 with postkit's weights), keeping
+ * those passing SQL condition `where` over asset a: ids best first, and
+ * scores. */
+static size_t reference_search(fixture *f, const char *word, const char *where, int64_t *ids, double *scores,
+                               size_t max)
+{
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT f.rowid, -bm25(location_fts, 10, 4, 1, 1, 1, 1, 1, 1) AS s FROM location_fts f "
+             "JOIN location l ON l.id = f.rowid JOIN asset a ON a.id = l.asset_id "
+             "WHERE location_fts MATCH '\"%s\"*' AND %s ORDER BY s DESC, f.rowid",
+             word, where);
+    pk_stmt *q;
+    assert_int_equal(pk_db_prepare(cat->store, sql, &q), PK_OK);
+    size_t n = 0;
+    while (n < max && pk_stmt_step(q) == 1) {
+        ids[n] = pk_stmt_int(q, 0);
+        scores[n++] = pk_stmt_double(q, 1);
+    }
+    pk_stmt_free(q);
+    pk_catalog_close(cat);
+    return n;
+}
+
+typedef struct search_case {
+    const char *query, *word, *where;
+} search_case;
+
+/* Run c's query (limit 4096) into *o and assert that it returns the rows
+ * of reference_search in its order, and its scores when `scores`. Returns
+ * how many. */
+static size_t expect_reference(fixture *f, const search_case *c, int scores, search_out *o)
+{
+    static int64_t want[4096];
+    static double score[4096];
+    run_search(f, c->query, "4096", o);
+    size_t n = reference_search(f, c->word, c->where, want, score, 4096);
+    assert_int_equal(o->n, n);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(o->ids[k], want[k]);
+        if (scores)
+            assert_true(fabs(o->ranks[k] - score[k]) < 1e-3); /* ranks are rounded to 4 places */
+    }
+    return n;
+}
+
+/* Broad filters are checked per row (the words drive): exactly FTS5's
+ * ranking of the word over the rows the SQL filter passes, scores included
+ * (a one-word query's idf is the word's own). */
+static void test_search_filters_checked_per_row(void **state)
+{
+    fixture *f = *state;
+    generate_rows(f, 1500, 30, 1);
+    static const search_case cases[] = {
+        {"img width:>4000", "img", "a.width > 4000"},
+        {"img type:photo", "img", "a.type = 'photo'"},
+        {"iceland width:>=3000 height:<6000", "iceland", "a.width >= 3000 AND a.height < 6000"},
+        {"sunset date:2016..2024", "sunset", "a.captured >= '2016-01-01' AND a.captured < '2024-12-31\x7f'"},
+        {"night type:photo width:<=8000", "night", "a.type = 'photo' AND a.width <= 8000"},
+    };
+    search_out *o = malloc(sizeof *o);
+    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++) {
+        assert_true(expect_reference(f, &cases[i], 1, o) > 20);
+        assert_true(o->per_row);
+        assert_false(o->narrowed);
+    }
+    /* A narrow word: the full text narrows by the filter as before. */
+    const search_case narrow = {"aurora width:>4000", "aurora", "a.width > 4000"};
+    assert_true(expect_reference(f, &narrow, 0, o) > 5);
+    assert_false(o->per_row);
+    free(o);
+}
+
+/* missing: is tested from a set of the missing locations read once; the
+ * same rows as SQL's test, for yes, no and both. */
+static void test_search_missing_set(void **state)
+{
+    fixture *f = *state;
+    generate_rows(f, 1500, 30, 1);
+    pk_catalog *cat;
+    assert_int_equal(pk_catalog_open(f->ctx, f->db, 0, &cat), PK_OK);
+    assert_int_equal(pk_db_exec(cat->store, "UPDATE location SET missing = 1 WHERE id % 7 = 3"), PK_OK);
+    pk_catalog_close(cat);
+    static const search_case cases[] = {
+        {"img missing:yes", "img", "l.missing = 1"},
+        {"sunset missing:no", "sunset", "l.missing = 0"},
+        {"img width:>4000 missing:yes", "img", "a.width > 4000 AND l.missing = 1"},
+        {"img missing:yes missing:no", "img", "0"},
+    };
+    search_out *o = malloc(sizeof *o);
+    for (size_t i = 0; i < PK_ARRAY_LEN(cases); i++)
+        expect_reference(f, &cases[i], 0, o);
+    free(o);
+}
+
+/* A filter most of the catalogue passes but few rows of the word do: the
+ * per-row check gives up and the full text narrows by it; the same rows in
+ * the same order. */
+static void test_search_filter_check_gives_up(void **state)
+{
+    fixture *f = *state;
+    generate_rows(f, 4000, 60, 50);
+    static int64_t want[4096];
+    static double score[4096];
+    size_t n = reference_search(f, "img", "a.width > 4000", want, score, 4096);
+    assert_true(n > 10 && n < 100);
+    search_out *o = malloc(sizeof *o);
+    run_search(f, "img width:>4000", "5", o);
+    assert_true(o->per_row);
+    assert_true(o->narrowed);
+    assert_int_equal(o->n, 5);
+    for (size_t k = 0; k < 5; k++)
+        assert_int_equal(o->ids[k], want[k]);
+    /* All of them: the same again (checked per row, all passing ones fit). */
+    const search_case all = {"img width:>4000", "img", "a.width > 4000"};
+    assert_int_equal(expect_reference(f, &all, 0, o), n);
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -870,6 +1107,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_from_v7, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fts_top_is_bm25, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transcript_top, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_filters_checked_per_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_filter_check_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_missing_set, setup, teardown),
         cmocka_unit_test(test_measure_words),
         cmocka_unit_test(test_measure_cover),
         cmocka_unit_test(test_centre_hash_turns),
