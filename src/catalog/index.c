@@ -426,7 +426,7 @@ static void *read_file(pk_ctx *wctx, size_t index, void *user)
     if (st == PK_OK && same_content)
         snprintf(r->sha, sizeof r->sha, "%s", t->old_sha);
     else if (st == PK_OK && data)
-        pk_sha256_buffer(data, len, r->sha);
+        st = pk_sha256_buffer(wctx, t->path, data, len, r->sha);
     else if (st == PK_OK)
         st = pk_sha256_file(wctx, t->path, r->sha);
     if (st != PK_OK) {

@@ -152,12 +152,16 @@ pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65])
     return st;
 }
 
-void pk_sha256_buffer(const void *data, size_t len, char hex[65])
+pk_status pk_sha256_buffer(pk_ctx *ctx, const char *path, const void *data, size_t len, char hex[65])
 {
     unsigned char digest[PK_DIGEST_MAX];
     unsigned n = 0;
+    hex[0] = '\0';
     const crypto_api *c = crypto();
-    if (c)
-        c->digest(data, len, digest, &n, c->sha256(), NULL);
+    if (!c)
+        return pk_fail(ctx, PK_ERR_INTERNAL, path, "cannot load OpenSSL's %s", LIBCRYPTO);
+    if (c->digest(data, len, digest, &n, c->sha256(), NULL) != 1)
+        return pk_fail(ctx, PK_ERR_INTERNAL, path, "sha256 is unavailable");
     to_hex(digest, n, hex);
+    return PK_OK;
 }

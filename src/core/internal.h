@@ -69,10 +69,10 @@ pk_status pk_read_content(pk_ctx *ctx, const char *path, size_t max, unsigned ch
 
 /* hash.c: SHA-256 of a whole file, streamed; hex is 65 bytes. */
 pk_status pk_sha256_file(pk_ctx *ctx, const char *path, char hex[65]);
-/* The same for bytes in memory (the whole content of a file read once); the
- * empty string when OpenSSL's libcrypto cannot be loaded (see hash.c), which
- * pk_sha256_file reports as PK_ERR_INTERNAL. */
-void pk_sha256_buffer(const void *data, size_t len, char hex[65]);
+/* The same for bytes in memory (the whole content of the file `path`, read
+ * once). Errors: PK_ERR_INTERNAL when OpenSSL's libcrypto cannot be loaded
+ * (see hash.c); hex is then the empty string. */
+pk_status pk_sha256_buffer(pk_ctx *ctx, const char *path, const void *data, size_t len, char hex[65]);
 
 /* The raw digest of a whole file, streamed, by algorithm "sha1", "sha256" or
  * "sha512" (PK_ERR_USAGE for another name); *len receives its length in

@@ -843,7 +843,7 @@ static void test_fast_hash_of_buffer(void **state)
         pk_fast_hash_buffer(data, len, from_memory);
         assert_string_equal(from_file, from_memory);
         assert_int_equal(pk_sha256_file(f->ctx, path, sha_file), PK_OK);
-        pk_sha256_buffer(data, len, sha_memory);
+        assert_int_equal(pk_sha256_buffer(f->ctx, path, data, len, sha_memory), PK_OK);
         assert_string_equal(sha_file, sha_memory);
         free(data);
     }
