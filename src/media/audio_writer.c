@@ -99,7 +99,7 @@ pk_status pk_audio_writer_open(pk_ctx *ctx, const char *path, const char *format
         return st;
     if (fmt->rate <= 0 || fmt->rate > 1000000)
         return pk_fail(ctx, PK_ERR_USAGE, path, "invalid sample rate %d", fmt->rate);
-    AVChannelLayout layout;
+    AVChannelLayout layout = {0};
     if ((st = parse_layout(ctx, path, fmt, &layout)) != PK_OK)
         return st;
 

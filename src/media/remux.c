@@ -226,7 +226,7 @@ static pk_status add_streams(pk_remux *r, const pk_audio_format *fmt, double sta
         const AVCodecParameters *p = ist->codecpar;
         r->map[i] = -1;
         if ((int)i == r->audio_in) {
-            AVChannelLayout layout;
+            AVChannelLayout layout = {0};
             if (fmt->layout[0]) {
                 if (av_channel_layout_from_string(&layout, fmt->layout) < 0)
                     return pk_fail(r->ctx, PK_ERR_USAGE, r->out_path, "unknown channel layout '%s'", fmt->layout);

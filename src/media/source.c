@@ -201,7 +201,7 @@ static int setup_resampler(pk_source *s, const AVFrame *f)
         return rc;
     swr_free(&s->swr);
     av_channel_layout_uninit(&s->swr_in_layout);
-    AVChannelLayout in;
+    AVChannelLayout in = {0}; /* av_channel_layout_copy frees what dst holds */
     if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&in, f->ch_layout.nb_channels);
     else if ((rc = av_channel_layout_copy(&in, &f->ch_layout)) < 0)
@@ -487,7 +487,7 @@ static pk_status open_audio(pk_source *s, int index)
     a->stream_index = index;
     a->native_rate = p->sample_rate;
     a->native_channels = p->ch_layout.nb_channels;
-    AVChannelLayout native;
+    AVChannelLayout native = {0}; /* av_channel_layout_copy frees what dst holds */
     if (p->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&native, p->ch_layout.nb_channels);
     else if (av_channel_layout_copy(&native, &p->ch_layout) < 0)

@@ -80,7 +80,7 @@ static void on_clip(void *user, const pk_clip_run *r);
 /* Left/right pairs by channel name: "FL"/"FR", "BL"/"BR", "TFL"/"TFR"... */
 static void find_pairs(qc_audio *a)
 {
-    AVChannelLayout l;
+    AVChannelLayout l = {0};
     if (!a->info.delivered_layout[0] || av_channel_layout_from_string(&l, a->info.delivered_layout) < 0 ||
         l.nb_channels != a->channels)
         av_channel_layout_default(&l, a->channels);
