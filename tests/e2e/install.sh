@@ -4,6 +4,10 @@
 # it, a missing or broken library is one line naming the file (exit 5), and
 # an installed postkit finds its private copy beside libpostkit.
 . "$(dirname "$0")/lib.sh"
+# Which ONNX Runtime gets loaded is what this suite checks: not the one
+# tests/run preloads in a sanitizer build.
+LD_PRELOAD=$(printf '%s' "${LD_PRELOAD:-}" | tr ':' '\n' | grep -v libonnxruntime | paste -sd: -)
+export LD_PRELOAD
 
 build=$(cd "$(dirname "$POSTKIT")" && pwd)
 # ld.so's own trace of every library it opens ("file=NAME [0];  ...").
