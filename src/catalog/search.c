@@ -451,13 +451,9 @@ static pk_status parse_filter(pk_ctx *ctx, pk_catalog *cat, query *q, const char
         return add_measure(ctx, q, c, kind, op, num);
     }
     if (!strcasecmp(key, "missing")) {
-        if (yes(v))
-            q->missing_yes = 1;
-        else
-            q->missing_no = 1;
-    }
-    if (!strcasecmp(key, "missing"))
+        *(yes(v) ? &q->missing_yes : &q->missing_no) = 1;
         return add_clause(ctx, q, yes(v) ? "l.missing = 1" : "l.missing = 0", 0) ? PK_OK : PK_ERR_USAGE;
+    }
     if (!strcasecmp(key, "person") || !strcasecmp(key, "faces") || !strcasecmp(key, "smiling"))
         return parse_face_filter(ctx, cat, q, key, v);
     if (!strcasecmp(key, "dupe") || !strcasecmp(key, "dupes"))
@@ -1177,13 +1173,13 @@ static pk_status plan_words(pk_run *run, pk_catalog *cat, const query *q, const 
      * matches fewer rows: the estimate errs towards the old plan. */
     pk_fts_match whole = {0};
     if (st == PK_OK && words.nranked && max_id > 0) {
-        for (size_t i = 0; i < checked->nphrases; i++)
-            if (checked->phrases[i].column == PK_FTS_ANY && strlen(checked->phrases[i].text) > 3)
-                checked->phrases[i].prefix = 0;
-        st = pk_db_fts_match(cat->store, checked->phrases, checked->nphrases, &whole);
-        for (size_t i = 0; i < checked->nphrases; i++)
-            if (checked->phrases[i].column == PK_FTS_ANY)
-                checked->phrases[i].prefix = 1;
+        pk_fts_phrase as_words[MAX_PHRASES];
+        for (size_t i = 0; i < checked->nphrases; i++) {
+            as_words[i] = checked->phrases[i];
+            if (as_words[i].column == PK_FTS_ANY && strlen(as_words[i].text) > 3)
+                as_words[i].prefix = 0;
+        }
+        st = pk_db_fts_match(cat->store, as_words, checked->nphrases, &whole);
     }
     if (st == PK_OK && whole.nranked)
         st = estimate_matches(cat, &whole, max_id, &matches);
